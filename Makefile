@@ -1,0 +1,67 @@
+# The PyTorch Primer. `make help` lists the targets.
+# Set-up is automatic: .venv/ is (re)made from requirements.txt, Debian packages are installed
+# when a target needs them (as root or with sudo; otherwise the exact apt-get line is printed).
+
+HERE     := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+BUILDDIR ?= _build
+PYTHON   ?= python3
+VENV     := $(HERE)/.venv
+PY       := $(VENV)/bin/python
+SPHINXOPTS ?=
+SPHINX   := $(VENV)/bin/sphinx-build -q -n -W --keep-going $(SPHINXOPTS)
+export BOOK_CACHE := $(abspath $(BUILDDIR))/.jupyter_cache
+
+TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+            texlive-fonts-extra texlive-xetex tex-gyre fonts-freefont-otf xindy
+TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
+
+.DEFAULT_GOAL := help
+.PHONY: help html pdf livehtml serve clean test execute venv
+
+help: ## list the targets
+	@echo "The PyTorch Primer. Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: $(HERE)/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r $(HERE)/requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create or update .venv/ from requirements.txt
+
+execute: $(VENV)/.installed ## execute changed chapters into the cache (part of html and pdf)
+	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
+
+html: execute ## build the web book into $(BUILDDIR)/html (published only if the build is clean)
+	@$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/staging/html \
+	  || { rm -f $(BUILDDIR)/doctrees/environment.pickle; \
+	       echo "make html: the build failed; $(BUILDDIR)/html still holds the last good build." >&2; exit 1; }
+	@$(PY) $(HERE)/tools/publish.py $(BUILDDIR)/staging/html $(BUILDDIR)/html
+	@echo "The book is in $(BUILDDIR)/html/index.html"
+
+pdf: execute ## build the PDF into $(BUILDDIR)/latex/pytorch-primer.pdf
+	@$(HERE)/tools/ensure-apt $(TEX_PKGS)
+	@$(SPHINX) -b latex -d $(BUILDDIR)/doctrees-latex . $(BUILDDIR)/latex \
+	  || { rm -f $(BUILDDIR)/doctrees-latex/environment.pickle; exit 1; }
+	@$(MAKE) -C $(BUILDDIR)/latex LATEXMKOPTS="-interaction=nonstopmode -halt-on-error -quiet" all-pdf >$(BUILDDIR)/latex/make.log 2>&1 \
+	  || { tail -40 $(BUILDDIR)/latex/make.log; echo "make pdf: LaTeX failed; the log is $(BUILDDIR)/latex/pytorch-primer.log" >&2; exit 1; }
+	@echo "The PDF is $(BUILDDIR)/latex/pytorch-primer.pdf"
+
+livehtml: $(VENV)/.installed ## preview at http://127.0.0.1:8000, rebuilding on every save
+	$(VENV)/bin/sphinx-autobuild -n --keep-going -d $(BUILDDIR)/doctrees-live . $(BUILDDIR)/live \
+	  --pre-build "$(PY) $(HERE)/tools/execute.py --root $(CURDIR)" \
+	  --ignore "*/_build/*" --ignore "*/.venv/*" --ignore "*/.git/*" --ignore "*/.jupyter_cache/*" \
+	  --ignore "*/__pycache__/*" --ignore "*.ipynb" --ignore "*/tests/*" \
+	  --watch _ext --host 127.0.0.1 --port 8000
+
+serve: ## serve the built site at http://127.0.0.1:8000
+	@test -f $(BUILDDIR)/html/index.html || $(MAKE) html
+	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(BUILDDIR)/html 8000
+
+clean: ## remove every build output and the execution cache
+	rm -rf $(BUILDDIR)
+
+test: $(VENV)/.installed ## run the whole test suite (builds the book from scratch)
+	@$(HERE)/tools/ensure-apt $(TEST_PKGS)
+	cd $(HERE) && $(VENV)/bin/pytest tests

@@ -1,0 +1,139 @@
+"""The book's own Sphinx extension: guards that configuration alone cannot give.
+
+- A chapter with code cells but no jupytext notebook header would silently not be executed:
+  it is an error here, naming the file.
+- ``{youtube}``: a video that loads nothing from YouTube until the reader clicks (a local
+  placeholder, then a privacy-enhanced youtube-nocookie.com player); in the PDF, a link.
+- MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
+  never be published, so they are moved out of the HTML output.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+CODE_CELL = re.compile(r"^[`:]{3,}\s*\{code-cell\}", re.MULTILINE)
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+
+
+def kernel_environment(root: Path, threads: int | None = None) -> dict[str, str]:
+    """Environment for the kernels that execute the book (set by conf.py and tools/execute.py)."""
+    env = {
+        "IPYTHONDIR": str(root / "_ext" / "ipython"),  # figure formats (profile_default)
+        "SOURCE_DATE_EPOCH": "0",  # no dates inside figures
+        "PYTHONHASHSEED": "0",
+    }
+    if threads:  # two kernels on two cores: one thread each, not two each
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    return env
+
+
+def missing_notebook_header(text: str) -> bool:
+    """True when a MyST file has code cells but no jupytext `format_name: myst` header."""
+    if not CODE_CELL.search(text):
+        return False
+    front = FRONT_MATTER.match(text)
+    if front is None:
+        return True
+    head = front.group(1)
+    return not (re.search(r"format_name:\s*myst", head) and "kernelspec:" in head)
+
+
+def check_notebook_header(app: Sphinx, docname: str, source: list[str]) -> None:
+    if missing_notebook_header(source[0]):
+        logger.warning(
+            "this page has {code-cell} cells but no jupytext front matter "
+            "(jupytext.text_representation.format_name: myst and a kernelspec), so its cells "
+            "would not be executed; copy the header from chapters/_template.md",
+            location=docname,
+            type="primer",
+            subtype="header",
+        )
+
+
+def move_reports(app: Sphinx, exception: Exception | None) -> None:
+    reports = Path(app.outdir) / "reports"
+    if reports.is_dir():
+        target = Path(app.outdir).parent / "reports"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(str(reports), str(target))
+        logger.info(f"execution reports moved out of the site, to {target}")
+
+
+class youtube(nodes.General, nodes.Element):
+    """A YouTube video; its children are the fallback (a link) used by non-HTML builders."""
+
+
+class YouTube(SphinxDirective):
+    """``{youtube} VIDEO_ID`` with a required ``:title:`` (read by screen readers)."""
+
+    required_arguments = 1
+    option_spec = {"title": directives.unchanged_required}
+
+    def run(self) -> list[nodes.Node]:
+        video_id = self.arguments[0]
+        if not re.fullmatch(r"[A-Za-z0-9_-]{11}", video_id):
+            raise self.error(f"not a YouTube video id: {video_id!r}")
+        if "title" not in self.options:
+            raise self.error("a {youtube} video needs a :title: for screen readers")
+        title = self.options["title"]
+        url = f"https://www.youtube.com/watch?v={video_id}"
+        link = nodes.paragraph(
+            "",
+            "",
+            nodes.Text("Video: "),
+            nodes.reference("", title, refuri=url),
+        )
+        node = youtube("", link, video_id=video_id, title=title, url=url)
+        self.set_source_info(node)
+        return [node]
+
+
+def visit_youtube_html(self, node: youtube) -> None:
+    from html import escape
+
+    vid, title, url = node["video_id"], escape(node["title"]), escape(node["url"])
+    self.body.append(
+        f'<div class="video-facade" data-video-id="{vid}" data-title="{title}">'
+        f'<button type="button" class="video-facade-play">'
+        f'<span class="video-facade-icon" aria-hidden="true"></span>'
+        f'<span class="video-facade-text">Play video: {title}</span>'
+        f'<span class="video-facade-note">Nothing loads from YouTube until you press play; '
+        f"then the privacy-enhanced player (youtube-nocookie.com) starts.</span>"
+        f"</button>"
+        f'<p class="video-facade-link"><a href="{url}">Watch on YouTube instead</a></p>'
+        f"</div>"
+    )
+    raise nodes.SkipNode
+
+
+def visit_youtube_other(self, node: youtube) -> None:
+    pass  # the children (a paragraph with the link) are rendered
+
+
+def depart_youtube_other(self, node: youtube) -> None:
+    pass
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_node(
+        youtube,
+        html=(visit_youtube_html, None),
+        latex=(visit_youtube_other, depart_youtube_other),
+        text=(visit_youtube_other, depart_youtube_other),
+    )
+    app.add_directive("youtube", YouTube)
+    app.add_js_file("primer.js", loading_method="defer")
+    app.connect("source-read", check_notebook_header)
+    app.connect("build-finished", move_reports)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -1,0 +1,113 @@
+"""Sphinx configuration for The PyTorch Primer.
+
+Grouped by concern. Build commands live in the Makefile; `make help` lists them.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.resolve()
+sys.path.insert(0, str(ROOT / "_ext"))
+
+import torch  # noqa: E402  (the version the chapters are verified with)
+from primer import kernel_environment  # noqa: E402
+
+# -- Project -------------------------------------------------------------------
+project = "The PyTorch Primer"
+author = "The PyTorch Primer contributors"
+copyright = "2026, The PyTorch Primer contributors. Text CC BY 4.0, code MIT"
+release = "2026.11"
+torch_version = torch.__version__.split("+")[0]
+
+# -- Sources -------------------------------------------------------------------
+# Only the book itself: README, CONTRIBUTING, tests and the chapter template are not pages.
+include_patterns = ["index.md", "chapters/*.md", "reports.md"]
+exclude_patterns = ["_build", ".venv", "chapters/_*.md"]
+root_doc = "index"
+
+extensions = [
+    "myst_nb",  # also registers myst_parser: do not list both
+    "sphinx_design",
+    "sphinx_copybutton",
+    "sphinxcontrib.bibtex",
+    "primer",  # _ext/primer.py: the book's own guards and helpers
+]
+
+# -- MyST ----------------------------------------------------------------------
+# Setting this list replaces MyST's defaults, so every extension used is named here.
+myst_enable_extensions = [
+    "colon_fence",  # ::: fences for directives that hold Markdown
+    "dollarmath",  # $x^2$ and $$...$$
+    "amsmath",
+    "deflist",
+    "substitution",  # {{ torch_version }}
+    "attrs_inline",
+]
+myst_heading_anchors = 3
+myst_substitutions = {"torch_version": torch_version}
+myst_footnote_transition = False
+
+# -- Notebook execution (MyST-NB) ------------------------------------------------
+# `make html` first runs tools/execute.py, which executes changed chapters in parallel
+# into this same cache; Sphinx then only reads the cache. A plain sphinx-build still
+# executes what is missing, one chapter at a time.
+nb_execution_mode = "cache"
+nb_execution_cache_path = os.environ.get("BOOK_CACHE", str(ROOT / "_build" / ".jupyter_cache"))
+nb_execution_timeout = 120  # seconds per cell
+nb_execution_show_tb = True  # print the traceback (raise_on_error would hide it: MyST-NB#616)
+nb_execution_raise_on_error = False  # the warning fails the build under -W instead
+nb_execution_allow_errors = False
+nb_merge_streams = True
+nb_output_stderr = "warn"  # anything a cell prints to stderr fails the build
+nb_execution_excludepatterns = []
+# Figures: PNG on the web, vector PDF in the PDF (the kernel emits both; see _ext/ipython).
+nb_mime_priority_overrides = [
+    ("latex", "application/pdf", 5),
+    ("latex", "image/png", 10),
+]
+os.environ.update(kernel_environment(ROOT))
+
+# -- Citations -----------------------------------------------------------------
+# One shared file, plus one file per chapter (keys prefixed with the chapter slug).
+bibtex_bibfiles = ["references.bib"] + sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "chapters" / "references").glob("*.bib")
+)
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+bibtex_foot_reference_style = "foot"
+
+# -- Cross-references ----------------------------------------------------------
+nitpicky = True  # also set by `make html` (-n); broken references are errors under -W
+
+# -- HTML ----------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = project
+html_static_path = ["_static"]
+html_css_files = ["primer.css"]
+html_last_updated_fmt = None
+html_copy_source = False
+html_show_sourcelink = False
+html_theme_options = {
+    "home_page_in_toc": True,
+    "show_toc_level": 2,
+    "use_download_button": False,
+    "use_fullscreen_button": False,
+    "navigation_with_keys": False,
+}
+
+# -- LaTeX / PDF ---------------------------------------------------------------
+latex_engine = "xelatex"
+latex_documents = [(root_doc, "pytorch-primer.tex", project, author, "manual")]
+latex_show_urls = "footnote"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "11pt",
+    "fontpkg": r"""
+\setmainfont{TeX Gyre Pagella}
+\setsansfont{TeX Gyre Heros}
+\setmonofont{FreeMono}
+""",
+    "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true",
+    "printindex": "",
+}

@@ -1,0 +1,80 @@
+"""Shared fixtures: the book is built once per test session, from scratch, into a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+REPO = Path(__file__).resolve().parent.parent
+MAKE = ["make", "--no-print-directory", "-f", str(REPO / "Makefile")]
+
+
+def toctree_chapters() -> list[str]:
+    """The chapters the book lists, in order, read from index.md's toctree."""
+    text = (REPO / "index.md").read_text()
+    block = re.search(r"```\{toctree\}\n(.*?)```", text, re.S).group(1)
+    return [line.strip().removeprefix("chapters/") for line in block.splitlines()
+            if line.strip().startswith("chapters/")]
+
+
+CHAPTERS = toctree_chapters()
+
+
+def run_make(target: str, builddir: Path, cwd: Path = REPO, timeout: int = 1800, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*MAKE, "-C", str(cwd), target, f"BUILDDIR={builddir}"],
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **env},
+    )
+
+
+@dataclass
+class Build:
+    builddir: Path
+    output: str
+
+    @property
+    def html(self) -> Path:
+        return self.builddir / "html"
+
+    def page(self, name: str) -> BeautifulSoup:
+        return BeautifulSoup((self.html / name).read_text(encoding="utf8"), "html.parser")
+
+    def chapter(self, slug: str) -> BeautifulSoup:
+        return self.page(f"chapters/{slug}.html")
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Build:
+    """A clean `make html` of the whole book (fresh cache: every chapter executes)."""
+    builddir = tmp_path_factory.mktemp("book") / "_build"
+    result = run_make("html", builddir)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
+    return Build(builddir, output)
+
+
+@pytest.fixture(scope="session")
+def pdf(book) -> Path:
+    """`make pdf` into the same build folder (the cache is warm: nothing executes again)."""
+    result = run_make("pdf", book.builddir)
+    assert result.returncode == 0, f"make pdf failed:\n{(result.stdout + result.stderr)[-6000:]}"
+    path = book.builddir / "latex" / "pytorch-primer.pdf"
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pdf_text(pdf) -> str:
+    assert shutil.which("pdftotext"), "pdftotext is missing: install poppler-utils (make test does)"
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

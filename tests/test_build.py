@@ -1,0 +1,59 @@
+"""The build: every chapter executes, the site is complete, nothing private is published."""
+
+import json
+
+from conftest import CHAPTERS, REPO
+
+
+def test_every_chapter_executes_in_a_clean_build(book):
+    for slug in CHAPTERS:
+        assert f"Executing chapters/{slug}.md" in book.output
+        assert f"Executed  chapters/{slug}.md in " in book.output
+
+
+def test_build_has_no_warnings(book):
+    assert "WARNING" not in book.output
+    assert "ERROR" not in book.output
+
+
+def test_index_lists_every_chapter_in_order(book):
+    toc = book.page("index.html").select("div.toctree-wrapper a.reference.internal")
+    hrefs = [a["href"] for a in toc]
+    assert hrefs == [f"chapters/{slug}.html" for slug in CHAPTERS]
+    for slug in CHAPTERS:
+        assert (book.html / "chapters" / f"{slug}.html").is_file()
+
+
+def test_no_execution_reports_or_sources_are_published(book):
+    assert not (book.html / "reports").exists()
+    assert not list(book.html.rglob("*.err.log"))
+    assert not (book.html / "_sources").exists()
+    assert not (book.builddir / "html.new").exists() and not (book.builddir / "html.old").exists()
+
+
+def test_no_page_shows_an_error_or_stderr_output(book):
+    for page in book.html.rglob("*.html"):
+        soup = book.page(str(page.relative_to(book.html)))
+        assert not soup.select(".output.error, .output.traceback, .output.stderr"), page
+        assert "Traceback (most recent call last)" not in soup.get_text(), page
+
+
+def test_every_code_cell_has_run(book):
+    """Each chapter's cells carry outputs from this build (the cache holds execution times)."""
+    for slug in CHAPTERS:
+        soup = book.chapter(slug)
+        assert soup.select("div.cell"), slug
+        assert soup.select("div.cell_output"), f"{slug}: no executed output"
+    cache = book.builddir / ".jupyter_cache"
+    assert cache.is_dir()
+
+
+def test_template_chapter_is_not_published(book):
+    assert (REPO / "chapters" / "_template.md").is_file()
+    assert not (book.html / "chapters" / "_template.html").exists()
+
+
+def test_search_index_covers_every_chapter(book):
+    text = (book.html / "searchindex.js").read_text()
+    data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    assert {f"chapters/{s}" for s in CHAPTERS} <= set(data["docnames"])

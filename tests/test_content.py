@@ -1,0 +1,132 @@
+"""What a reader sees: the chapters' structure, executed outputs, pictures, exercises."""
+
+import csv
+import re
+
+import pytest
+
+from conftest import CHAPTERS, REPO
+
+
+def article(soup):
+    return soup.select_one("article") or soup
+
+
+def prose_words(soup) -> int:
+    """Words of prose: the article without code, outputs, footnotes and the bibliography."""
+    body = article(soup)
+    for junk in body.select("div.cell, pre, div.highlight, aside.footnote-list, div.footnote-list, "
+                            "div.citation, .headerlink, script, style, div.video-facade"):
+        junk.decompose()
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", body.get_text(" ")))
+
+
+def titled(soup, title):
+    return [a for a in soup.select("div.admonition")
+            if a.select_one("p.admonition-title") and a.select_one("p.admonition-title").get_text(strip=True) == title]
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_structure(book, slug):
+    soup = book.chapter(slug)
+    assert len(soup.select("h1")) == 1
+    assert titled(soup, "In this chapter you will learn"), "no learning goals up front"
+    assert any(h.get_text(strip=True).rstrip("#¶").strip() == "Summary" for h in soup.select("h2")), "no Summary"
+    assert titled(soup, "Suggestion"), "no Suggestion admonition"
+    description = soup.select_one('meta[name="description"]')
+    assert description and 40 <= len(description["content"]) <= 160
+    assert prose_words(soup) >= 900
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_has_executed_outputs_and_pictures(book, slug):
+    soup = book.chapter(slug)
+    outputs = soup.select("div.cell_output")
+    assert len(outputs) >= 5, f"{slug}: only {len(outputs)} executed outputs"
+    assert soup.select("div.cell_output img"), f"{slug}: no figure drawn by a cell"
+    for img in soup.select("div.cell_output img"):
+        assert img.get("alt") is not None
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_exercises_have_hidden_solutions(book, slug):
+    soup = book.chapter(slug)
+    exercises = soup.select("div.admonition.exercise")
+    assert len(exercises) >= 2
+    solutions = [d for d in soup.select("details.sd-dropdown") if "Solution to Exercise" in d.select_one("summary").get_text()]
+    assert len(solutions) >= len(exercises)
+    for details in solutions:
+        assert not details.has_attr("open"), "a solution is open before the reader asks"
+
+
+@pytest.mark.parametrize("slug", CHAPTERS)
+def test_chapter_links_on(book, slug):
+    soup = book.chapter(slug)
+    hrefs = {a["href"].split("#")[0] for a in article(soup).select("a.reference.internal")}
+    position = CHAPTERS.index(slug)
+    if position + 1 < len(CHAPTERS):
+        assert f"{CHAPTERS[position + 1]}.html" in hrefs, "no link on to the next chapter"
+
+
+def test_hidden_asserts_are_not_shown(book):
+    for slug in CHAPTERS:
+        soup = book.chapter(slug)
+        for cell in soup.select("div.cell"):
+            assert "assert " not in cell.get_text() or "tag_hide-cell" in cell.get("class", []) \
+                or "tag_hide-input" in cell.get("class", []), f"{slug}: a check cell is visible"
+        source = (REPO / "chapters" / f"{slug}.md").read_text()
+        assert re.search(r":tags: \[remove-cell\]|tags: \[remove-cell\]", source), f"{slug}: no hidden checks"
+
+
+# -- Chapter 1 ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ch1(book):
+    return book.chapter("what-is-pytorch")
+
+
+def test_ch1_slides_become_responsive_grids(ch1):
+    rows = ch1.select("div.sd-row")
+    assert len(rows) >= 2
+    for row in rows[:2]:
+        classes = row["class"]
+        assert "sd-row-cols-1" in classes and "sd-row-cols-md-2" in classes
+        assert len(row.select(":scope > div.sd-col")) == 2
+
+
+def test_ch1_suggestion_about_work(ch1):
+    (box,) = titled(ch1, "Suggestion")[:1]
+    text = box.get_text()
+    assert "Microsoft" in text and "OpenAI" in text
+
+
+def test_ch1_comparison_table(ch1):
+    tables = [t for t in ch1.select("table") if "TensorFlow" in t.get_text() and "PyTorch" in t.get_text()]
+    assert tables
+    text = tables[0].get_text()
+    for row in ["Learning curve", "Research adoption", "API style"]:
+        assert row in text
+
+
+def test_ch1_video_loads_nothing_until_clicked(ch1):
+    facade = ch1.select_one('div.video-facade[data-video-id="oBklltKXtDE"]')
+    assert facade is not None
+    assert facade.select_one("button")
+    assert facade["data-title"]
+    assert not ch1.select("iframe")
+    assert "youtube" not in " ".join(s.get("src", "") for s in ch1.select("script, img, link"))
+
+
+def test_ch1_key_feature_cells(ch1):
+    text = " ".join(o.get_text(" ") for o in ch1.select("div.cell_output"))
+    assert "cpu" in text.lower()  # the device cell reports what it found on the build machine
+
+
+def test_ch1_trends_figure_from_sourced_data(ch1):
+    path = REPO / "chapters" / "data" / "framework-trends.csv"
+    rows = list(csv.DictReader(line for line in path.open() if not line.startswith("#")))
+    assert rows
+    for row in rows:
+        assert row["source"].startswith("https://"), row
+    assert "framework-trends.csv" in ch1.get_text()
+    assert len(ch1.select("div.cell_output img")) >= 1

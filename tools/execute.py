@@ -1,0 +1,229 @@
+"""Execute the book's chapters into MyST-NB's jupyter-cache, in parallel, before Sphinx reads them.
+
+    python tools/execute.py [--jobs N] [--cache DIR] [FILE.md ...]
+
+Only chapters whose code changed since their last successful run are executed (the cache is
+keyed by the code cells, exactly as MyST-NB keys it), so Sphinx, in cache mode, then finds every
+chapter in the cache and executes nothing itself. Executing here rather than under `sphinx -j`
+keeps jupyter-cache's SQLite database in one process (no "database is locked"), and lets a
+failure name the chapter, the cell and its line.
+
+Exit status: 0 when every chapter ran (or was cached), 1 when any failed; failures are reported
+after all chapters have been tried.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+
+from primer import kernel_environment, missing_notebook_header  # noqa: E402
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# nbclient repeats the cell's source before the traceback; the report shows it once.
+NBCLIENT_PREAMBLE = re.compile(r"\AAn error occurred while executing the following cell:\n-+\n.*?\n-+\n", re.S)
+
+
+def conf_value(name: str, conf: Path):
+    """A literal setting from conf.py, read without importing it (importing it loads torch)."""
+    for node in ast.parse(conf.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise KeyError(f"{name} is not set in {conf}")
+
+
+def read_notebook(path: Path, extensions: list[str]):
+    """The notebook exactly as MyST-NB reads it, so the cache keys match."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    config = MdParserConfig(enable_extensions=set(extensions))
+    return read_myst_markdown_notebook(
+        path.read_text(encoding="utf8"), config=config, add_source_map=True, path=str(path)
+    )
+
+
+def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: str) -> dict:
+    """Execute one notebook in a fresh kernel (runs in a worker process)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    os.environ.update(kernel_environment(ROOT, threads))
+    # The kernel's and jupyter_client's own chatter (and their shutdown tracebacks after a
+    # timeout) go to a log beside the cache, not to the terminal; the report below says it all.
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 2)
+    nb = nbformat.reads(nb_json, as_version=4)
+    current = {"index": None}
+
+    def on_cell_start(cell, cell_index):
+        current["index"] = cell_index
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=False,
+        record_timing=False,
+        resources={"metadata": {"path": str(Path(path).parent)}},
+        on_cell_start=on_cell_start,
+    )
+    start = time.perf_counter()
+    result = {"path": path, "ok": False, "cell": None, "kind": None, "message": ""}
+    try:
+        client.execute()
+        result["ok"] = True
+        result["notebook"] = nbformat.writes(nb)
+    except CellTimeoutError:
+        result["kind"] = "timeout"
+        result["message"] = f"the cell ran longer than the {timeout} s timeout"
+    except DeadKernelError as error:
+        result["kind"] = "dead kernel"
+        result["message"] = (
+            f"the kernel died while running the cell ({error}). Something in it ended the "
+            "Python process: os._exit(), a crash in compiled code, or running out of memory"
+        )
+    except CellExecutionError as error:
+        result["kind"] = "error"
+        text = ANSI.sub("", str(error.traceback or error))
+        result["message"] = NBCLIENT_PREAMBLE.sub("", text).strip()
+        result["ename"] = error.ename
+        if error.ename in ("ModuleNotFoundError", "ImportError"):
+            result["message"] += (
+                "\nHint: a chapter may import only what requirements.txt installs; add the "
+                "package there (pinned) or show the code as a non-executed block."
+            )
+    except Exception as error:  # a kernel that would not start, a broken notebook, ...
+        result["kind"] = type(error).__name__
+        result["message"] = ANSI.sub("", str(error))
+    result["seconds"] = time.perf_counter() - start
+    result["cell"] = current["index"]
+    return result
+
+
+def describe_failure(result: dict, nb, root: Path) -> str:
+    rel = Path(result["path"]).relative_to(root)
+    index = result["cell"]
+    if index is None:
+        where = f"{rel}: before any cell ran"
+        source = ""
+    else:
+        line = nb.metadata.get("source_map", [None] * (index + 1))[index]
+        number = sum(1 for c in nb.cells[: index + 1] if c.cell_type == "code")
+        where = f"{rel}:{line}: code cell {number} (the cell starting at line {line})"
+        source = "\n".join("    " + s for s in nb.cells[index].source.splitlines())
+    title = {"error": "raised an error", "timeout": "timed out", "dead kernel": "killed its kernel"}
+    lines = [
+        f"ERROR: {where} {title.get(result['kind'], 'failed: ' + str(result['kind']))}",
+        "  The cell:" if source else "",
+        source,
+        "  What happened:",
+        "\n".join("    " + s for s in result["message"].splitlines()),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--cache", type=Path, default=None)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (conf.py)")
+    args = parser.parse_args(argv)
+
+    root = args.root.resolve()
+    conf = root / "conf.py"
+    timeout = conf_value("nb_execution_timeout", conf)
+    extensions = conf_value("myst_enable_extensions", conf)
+    cache_dir = (args.cache or Path(os.environ.get("BOOK_CACHE", root / "_build" / ".jupyter_cache"))).resolve()
+    files = [f.resolve() for f in args.files] or sorted(
+        p for p in [root / "index.md", *(root / "chapters").glob("*.md")]
+        if p.exists() and not p.name.startswith("_")
+    )
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(cache_dir))
+    failures: list[str] = []
+    todo = []
+    for path in files:
+        text = path.read_text(encoding="utf8")
+        rel = path.relative_to(root)
+        if missing_notebook_header(text):
+            failures.append(
+                f"ERROR: {rel}:1: this page has {{code-cell}} cells but no jupytext notebook "
+                "header (jupytext.text_representation.format_name: myst, and a kernelspec) in "
+                "its front matter, so its cells would silently not run. Copy the header from "
+                "chapters/_template.md."
+            )
+            continue
+        if "{code-cell}" not in text:
+            continue
+        nb = read_notebook(path, extensions)
+        try:
+            cache.match_cache_notebook(nb)
+            print(f"Cached    {rel} (code unchanged since its last run)")
+        except KeyError:
+            todo.append((path, nb))
+
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(args.jobs, len(todo) or 1)))
+    started = time.perf_counter()
+    serial = 0.0
+    if todo:
+        with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(todo)))) as pool:
+            futures = {}
+            for path, nb in todo:
+                print(f"Executing {path.relative_to(root)}", flush=True)
+                import nbformat
+
+                # a chapter may set its own timeout, as MyST-NB allows: mystnb.execution_timeout
+                limit = nb.metadata.get("mystnb", {}).get("execution_timeout", timeout)
+                log = cache_dir / "logs" / (str(path.relative_to(root)).replace("/", "_") + ".log")
+                log.parent.mkdir(parents=True, exist_ok=True)
+                job = pool.submit(run_notebook, str(path), nbformat.writes(nb), limit, threads, str(log))
+                futures[job] = (path, nb)
+            for future in as_completed(futures):
+                path, nb = futures[future]
+                result = future.result()
+                serial += result["seconds"]
+                rel = path.relative_to(root)
+                if result["ok"]:
+                    import nbformat
+
+                    executed = nbformat.reads(result["notebook"], as_version=4)
+                    cache.cache_notebook_bundle(
+                        CacheBundleIn(executed, str(path), data={"execution_seconds": result["seconds"]}),
+                        check_validity=False,
+                        overwrite=True,
+                    )
+                    print(f"Executed  {rel} in {result['seconds']:.1f} s", flush=True)
+                else:
+                    print(f"FAILED    {rel} after {result['seconds']:.1f} s", flush=True)
+                    failures.append(describe_failure(result, nb, root))
+        wall = time.perf_counter() - started
+        print(
+            f"Execution: {len(todo)} chapter(s) in {wall:.1f} s on {args.jobs} worker(s) "
+            f"({serial:.1f} s of chapter run time)"
+        )
+    if failures:
+        print("\n" + "\n\n".join(failures), file=sys.stderr)
+        print(f"\n{len(failures)} chapter(s) failed; nothing was published.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
