@@ -84,6 +84,7 @@ nitpicky = True  # also set by `make html` (-n); broken references are errors un
 html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["_static"]
+templates_path = ["_templates"]  # accessibility fixes to the theme
 html_css_files = ["primer.css"]
 html_last_updated_fmt = None
 html_copy_source = False

@@ -61,7 +61,13 @@ def check_notebook_header(app: Sphinx, docname: str, source: list[str]) -> None:
         )
 
 
-def move_reports(app: Sphinx, exception: Exception | None) -> None:
+def tidy_output(app: Sphinx, exception: Exception | None) -> None:
+    """Keep only what readers need in the HTML output."""
+    if app.builder.format != "html":
+        return
+    # The themes copy Jinja partials into _static/; they are not pages.
+    for partial in Path(app.outdir, "_static").glob("*webpack-macros.html"):
+        partial.unlink()
     reports = Path(app.outdir) / "reports"
     if reports.is_dir():
         target = Path(app.outdir).parent / "reports"
@@ -135,5 +141,5 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("youtube", YouTube)
     app.add_js_file("primer.js", loading_method="defer")
     app.connect("source-read", check_notebook_header)
-    app.connect("build-finished", move_reports)
+    app.connect("build-finished", tidy_output)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

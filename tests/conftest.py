@@ -38,6 +38,7 @@ def run_make(target: str, builddir: Path, cwd: Path = REPO, timeout: int = 1800,
 class Build:
     builddir: Path
     output: str
+    fresh: bool = True  # built from an empty folder (always, except with BOOK_TEST_REUSE)
 
     @property
     def html(self) -> Path:
@@ -52,12 +53,17 @@ class Build:
 
 @pytest.fixture(scope="session")
 def book(tmp_path_factory) -> Build:
-    """A clean `make html` of the whole book (fresh cache: every chapter executes)."""
-    builddir = tmp_path_factory.mktemp("book") / "_build"
+    """A clean `make html` of the whole book (fresh cache: every chapter executes).
+
+    For quick iteration on the tests alone, BOOK_TEST_REUSE=DIR builds into DIR instead and
+    keeps it between runs (so only what changed executes). CI never sets it.
+    """
+    reuse = os.environ.get("BOOK_TEST_REUSE")
+    builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
     result = run_make("html", builddir)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
-    return Build(builddir, output)
+    return Build(builddir, output, fresh=not reuse)
 
 
 @pytest.fixture(scope="session")
