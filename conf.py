@@ -5,6 +5,7 @@ Grouped by concern. Build commands live in the Makefile; `make help` lists them.
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).parent.resolve()
@@ -18,6 +19,7 @@ project = "The PyTorch Primer"
 author = "The PyTorch Primer contributors"
 copyright = "2026, The PyTorch Primer contributors. Text CC BY 4.0, code MIT"
 release = "2026.11"
+today = date.today().strftime("%B %Y")  # explicit: the kernels' SOURCE_DATE_EPOCH=0 would say 1970
 torch_version = torch.__version__.split("+")[0]
 
 # -- Sources -------------------------------------------------------------------
@@ -86,9 +88,11 @@ html_title = project
 html_static_path = ["_static"]
 templates_path = ["_templates"]  # accessibility fixes to the theme
 html_css_files = ["primer.css"]
+html_math_renderer = "mathml"  # _ext/primer.py: MathML at build time, no MathJax, no CDN
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
+html_context = {"default_mode": "auto"}  # follow the reader's system; unset, the theme logs an error
 html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,
@@ -111,4 +115,5 @@ latex_elements = {
 """,
     "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true",
     "printindex": "",
+    "preamble": r"\setlength{\headheight}{14pt}",
 }

@@ -4,6 +4,8 @@
   it is an error here, naming the file.
 - ``{youtube}``: a video that loads nothing from YouTube until the reader clicks (a local
   placeholder, then a privacy-enhanced youtube-nocookie.com player); in the PDF, a link.
+- Math is rendered to MathML when the book is built (latex2mathml), so pages need no MathJax
+  and fetch nothing from a CDN; browsers render MathML natively.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
 """
@@ -68,6 +70,9 @@ def tidy_output(app: Sphinx, exception: Exception | None) -> None:
     # The themes copy Jinja partials into _static/; they are not pages.
     for partial in Path(app.outdir, "_static").glob("*webpack-macros.html"):
         partial.unlink()
+    sources = Path(app.outdir, "_sources")  # left empty by html_copy_source = False
+    if sources.is_dir() and not any(sources.iterdir()):
+        sources.rmdir()
     reports = Path(app.outdir) / "reports"
     if reports.is_dir():
         target = Path(app.outdir).parent / "reports"
@@ -131,7 +136,38 @@ def depart_youtube_other(self, node: youtube) -> None:
     pass
 
 
+def _mathml(self, node: nodes.Element, display: str) -> str:
+    from latex2mathml.converter import convert
+
+    latex = node.astext()
+    try:
+        return convert(latex, display=display)
+    except Exception as error:  # latex2mathml raises its own exception types
+        logger.warning(f"cannot render this math as MathML ({error}): {latex}", location=node,
+                       type="primer", subtype="math")
+        return f"<code>{self.encode(latex)}</code>"
+
+
+def visit_math_mathml(self, node: nodes.math) -> None:
+    self.body.append(f'<span class="math">{_mathml(self, node, "inline")}</span>')
+    raise nodes.SkipNode
+
+
+def visit_displaymath_mathml(self, node: nodes.math_block) -> None:
+    from sphinx.util.math import get_node_equation_number
+
+    self.body.append(self.starttag(node, "div", CLASS="math"))
+    if node["number"]:
+        self.body.append(f'<span class="eqno">({get_node_equation_number(self, node)})')
+        self.add_permalink_ref(node, "Link to this equation")
+        self.body.append("</span>")
+    self.body.append(_mathml(self, node, "block"))
+    self.body.append("</div>\n")
+    raise nodes.SkipNode
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_html_math_renderer("mathml", (visit_math_mathml, None), (visit_displaymath_mathml, None))
     app.add_node(
         youtube,
         html=(visit_youtube_html, None),

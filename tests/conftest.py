@@ -60,6 +60,8 @@ def book(tmp_path_factory) -> Build:
     """
     reuse = os.environ.get("BOOK_TEST_REUSE")
     builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
+    setup = run_make("venv", builddir)  # pip's own chatter stays out of the build's output
+    assert setup.returncode == 0, setup.stdout + setup.stderr
     result = run_make("html", builddir)
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
@@ -84,3 +86,9 @@ def pdf_text(pdf) -> str:
 
 def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def heading_text(h) -> str:
+    """A heading's words, without its section number and permalink sign."""
+    text = re.sub(r"\s+", " ", h.get_text(" ")).strip().rstrip("#¶").strip()
+    return re.sub(r"^[\d.]+\s*", "", text)

@@ -3,14 +3,13 @@
 import shutil
 import subprocess
 
-from conftest import CHAPTERS, normalise
+from conftest import CHAPTERS, heading_text, normalise
 
 
 def test_pdf_has_every_chapter_title(book, pdf_text):
     text = normalise(pdf_text)
     for slug in CHAPTERS:
-        title = book.chapter(slug).select_one("h1").get_text(strip=True).rstrip("#¶").strip()
-        title = title.split(". ", 1)[-1] if title[:1].isdigit() else title  # drop the number
+        title = heading_text(book.chapter(slug).select_one("article h1"))
         assert normalise(title) in text, f"{slug}: title {title!r} not in the PDF"
 
 
