@@ -9,14 +9,15 @@ VENV     := $(HERE)/.venv
 PY       := $(VENV)/bin/python
 SPHINXOPTS ?=
 SPHINX   := $(VENV)/bin/sphinx-build -q -n -W --keep-going $(SPHINXOPTS)
-export BOOK_CACHE := $(abspath $(BUILDDIR))/.jupyter_cache
+# conf.py and tools/execute.py read it (the execution cache, the PDF to link)
+export BOOK_BUILDDIR := $(abspath $(BUILDDIR))
 
 TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
             texlive-fonts-extra texlive-xetex tex-gyre fonts-freefont-otf xindy
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test execute venv
+.PHONY: help html pdf livehtml serve clean test execute venv lint chapter
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -58,6 +59,12 @@ livehtml: $(VENV)/.installed ## preview at http://127.0.0.1:8000, rebuilding on 
 serve: ## serve the built site at http://127.0.0.1:8000
 	@test -f $(BUILDDIR)/html/index.html || $(MAKE) html
 	$(PYTHON) -m http.server --bind 127.0.0.1 --directory $(BUILDDIR)/html 8000
+
+lint: $(VENV)/.installed ## the pre-commit hooks on every file (ruff on code cells, codespell, ...)
+	cd $(HERE) && $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+chapter: $(VENV)/.installed ## start a chapter from the template: make chapter NAME=my-slug
+	@$(PY) $(HERE)/tools/new_chapter.py "$(NAME)"
 
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)

@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).parent.resolve()
+BUILDDIR = Path(os.environ.get("BOOK_BUILDDIR", ROOT / "_build"))  # set by the Makefile
 sys.path.insert(0, str(ROOT / "_ext"))
 
 import torch  # noqa: E402  (the version the chapters are verified with)
+
 from primer import kernel_environment  # noqa: E402
 
 # -- Project -------------------------------------------------------------------
@@ -55,7 +57,7 @@ myst_footnote_transition = False
 # into this same cache; Sphinx then only reads the cache. A plain sphinx-build still
 # executes what is missing, one chapter at a time.
 nb_execution_mode = "cache"
-nb_execution_cache_path = os.environ.get("BOOK_CACHE", str(ROOT / "_build" / ".jupyter_cache"))
+nb_execution_cache_path = str(BUILDDIR / ".jupyter_cache")
 nb_execution_timeout = 120  # seconds per cell
 nb_execution_show_tb = True  # print the traceback (raise_on_error would hide it: MyST-NB#616)
 nb_execution_raise_on_error = False  # the warning fails the build under -W instead
@@ -88,12 +90,25 @@ html_title = project
 html_static_path = ["_static"]
 templates_path = ["_templates"]  # accessibility fixes to the theme
 html_css_files = ["primer.css"]
+# The PDF, when `make pdf` has built it, is copied into the site and linked from every page.
+_pdf = BUILDDIR / "latex" / "pytorch-primer.pdf"
+primer_pdf = str(_pdf) if _pdf.is_file() else None
+html_extra_path = [primer_pdf] if primer_pdf else []
 html_math_renderer = "mathml"  # _ext/primer.py: MathML at build time, no MathJax, no CDN
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
 html_context = {"default_mode": "auto"}  # follow the reader's system; unset, the theme logs an error
+# The repository, from one place: BOOK_REPOSITORY_URL (e.g. https://github.com/OWNER/REPO).
+# Set, the theme shows repository, edit and issue buttons; unset, it shows none (no dead links).
+repository_url = os.environ.get("BOOK_REPOSITORY_URL", "").rstrip("/")
 html_theme_options = {
+    "repository_url": repository_url,
+    "repository_branch": "main",
+    "path_to_docs": "",
+    "use_repository_button": bool(repository_url),
+    "use_edit_page_button": bool(repository_url),
+    "use_issues_button": bool(repository_url),
     "home_page_in_toc": True,
     "show_toc_level": 2,
     "use_download_button": False,

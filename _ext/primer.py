@@ -6,6 +6,9 @@
   placeholder, then a privacy-enhanced youtube-nocookie.com player); in the PDF, a link.
 - Math is rendered to MathML when the book is built (latex2mathml), so pages need no MathJax
   and fetch nothing from a CDN; browsers render MathML natively.
+- Each chapter says which PyTorch version it was executed with, and can be downloaded as a
+  Jupyter notebook (generated with jupytext when the site is built; all of them, with the data
+  files they read, also as one zip). When the PDF has been built, every page links to it.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
 """
@@ -21,6 +24,9 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+NOTEBOOKS = "notebooks"  # folder of the site that holds the downloadable notebooks
+PDF_NAME = "pytorch-primer.pdf"
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +172,80 @@ def visit_displaymath_mathml(self, node: nodes.math_block) -> None:
     raise nodes.SkipNode
 
 
+def is_chapter(docname: str) -> bool:
+    return docname.startswith("chapters/") and not docname.split("/")[-1].startswith("_")
+
+
+def add_verified_note(app: Sphinx, doctree: nodes.document) -> None:
+    """Under each chapter's title: the PyTorch version its cells were executed with."""
+    if not is_chapter(app.env.docname):
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    note = nodes.paragraph(
+        "",
+        f"Verified with PyTorch {app.config.torch_version}: every code cell on this page was "
+        f"executed when this edition was built ({app.config.today}).",
+        classes=["primer-verified"],
+    )
+    section.insert(1, note)
+
+
+def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """Every chapter as a Jupyter notebook, plus one zip with the files the notebooks read."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import zipfile
+
+    import jupytext
+
+    srcdir, outdir = Path(app.srcdir), Path(app.outdir) / NOTEBOOKS
+    outdir.mkdir(parents=True, exist_ok=True)
+    chapters = sorted(d for d in app.env.found_docs if is_chapter(d))
+    with zipfile.ZipFile(outdir / "pytorch-primer-notebooks.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        for docname in chapters:
+            notebook = jupytext.read(srcdir / f"{docname}.md")
+            notebook.metadata.pop("jupytext", None)  # a plain notebook, not a paired one
+            name = docname.split("/")[-1] + ".ipynb"
+            jupytext.write(notebook, outdir / name, fmt="ipynb")
+            bundle.write(outdir / name, name)
+        chapters_dir = srcdir / "chapters"
+        for extra in sorted([*chapters_dir.glob("*.py"), *(chapters_dir / "data").glob("*")]):
+            bundle.write(extra, str(extra.relative_to(chapters_dir)))
+
+
+def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Header buttons: this chapter as a notebook; the whole book as a PDF when it exists."""
+    buttons = context.get("header_buttons")
+    if buttons is None:
+        return
+    pathto = context["pathto"]
+    if is_chapter(pagename):
+        slug = pagename.split("/")[-1]
+        buttons.append({
+            "type": "link",
+            "url": pathto(f"{NOTEBOOKS}/{slug}.ipynb", 1),
+            "tooltip": "Download this chapter as a Jupyter notebook",
+            "icon": "fas fa-download",
+            "label": "download-notebook-button",
+        })
+    if app.config.primer_pdf:
+        buttons.append({
+            "type": "link",
+            "url": pathto(PDF_NAME, 1),
+            "tooltip": "Download the whole book as a PDF",
+            "icon": "fas fa-file-pdf",
+            "label": "download-book-pdf-button",
+        })
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_config_value("torch_version", "", "env")
+    app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
+    app.connect("doctree-read", add_verified_note)
+    app.connect("build-finished", write_notebooks)
+    app.connect("html-page-context", add_download_buttons, priority=600)
     app.add_html_math_renderer("mathml", (visit_math_mathml, None), (visit_displaymath_mathml, None))
     app.add_node(
         youtube,

@@ -34,6 +34,16 @@ def run_make(target: str, builddir: Path, cwd: Path = REPO, timeout: int = 1800,
     )
 
 
+def fixture_book(dest: Path) -> Path:
+    """A tiny book (tests/fixtures/book) with this book's own conf.py, extensions and assets."""
+    shutil.copytree(REPO / "tests" / "fixtures" / "book", dest)
+    for name in ["conf.py", "references.bib"]:
+        shutil.copy(REPO / name, dest / name)
+    for name in ["_ext", "_static", "_templates"]:
+        shutil.copytree(REPO / name, dest / name)
+    return dest
+
+
 @dataclass
 class Build:
     builddir: Path

@@ -45,7 +45,36 @@ def test_chapter_has_executed_outputs_and_pictures(book, slug):
     assert len(outputs) >= 5, f"{slug}: only {len(outputs)} executed outputs"
     assert soup.select("div.cell_output img"), f"{slug}: no figure drawn by a cell"
     for img in soup.select("div.cell_output img"):
-        assert img.get("alt") is not None
+        alt = img.get("alt", "")
+        assert len(alt) >= 20 and not alt.endswith((".png", ".svg")), f"{slug}: figure without alt text: {alt!r}"
+
+
+# The pictures each chapter promises: (words in a figure's alt text) per chapter.
+PICTURES = {
+    "what-is-pytorch": [["paper"]],
+    "tensors": [["broadcast"]],
+    "autograd": [["graph"]],
+    "training": [["digit"], ["loss"], ["accuracy"], ["confusion"]],
+    "data": [["batch"]],
+    "devices": [["matrix"]],
+}
+
+
+@pytest.mark.parametrize("slug", sorted(PICTURES))
+def test_chapter_draws_the_pictures_it_promises(book, slug):
+    alts = [img.get("alt", "").lower() for img in book.chapter(slug).select("div.cell_output img")]
+    for words in PICTURES[slug]:
+        assert any(all(w in alt for w in words) for alt in alts), f"{slug}: no picture of {words}: {alts}"
+
+
+def test_training_reaches_95_percent_test_accuracy(book):
+    text = book.chapter("training").get_text(" ")
+    match = re.search(r"test accuracy:\s+(0\.\d+) \((\d+) of (\d+) images\)", text)
+    assert match, "the training chapter prints no test accuracy"
+    accuracy, correct, total = float(match[1]), int(match[2]), int(match[3])
+    assert accuracy >= 0.95 and abs(accuracy - correct / total) < 1e-4
+    source = (REPO / "chapters" / "training.md").read_text()
+    assert "assert test_accuracy >= 0.95" in source  # the hidden check that holds the prose to it
 
 
 @pytest.mark.parametrize("slug", CHAPTERS)

@@ -37,7 +37,7 @@ def test_two_clean_builds_give_identical_outputs(book, tmp_path):
     for uri in sorted(chapters):
         assert uri in again, uri
         assert len(first[uri]) == len(again[uri]), uri
-        for (source, out1), (_, out2) in zip(first[uri], again[uri]):
+        for (source, out1), (_, out2) in zip(first[uri], again[uri], strict=True):
             assert out1 == out2, f"{uri}: outputs differ between two builds for the cell:\n{source}"
 
 

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, run_make
+from conftest import REPO, fixture_book, run_make
 
 FIXTURES = REPO / "tests" / "fixtures"
 
@@ -39,12 +39,7 @@ def site_digest(site):
 @pytest.fixture(scope="module")
 def good_book(tmp_path_factory):
     """The fixture book, built once successfully: the 'last good site' every case must keep."""
-    root = tmp_path_factory.mktemp("fixture") / "book"
-    shutil.copytree(FIXTURES / "book", root)
-    for name in ["conf.py", "references.bib"]:
-        shutil.copy(REPO / name, root / name)
-    for name in ["_ext", "_static"]:
-        shutil.copytree(REPO / name, root / name)
+    root = fixture_book(tmp_path_factory.mktemp("fixture") / "book")
     result = run_make("html", root / "_build", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2" in (root / "_build" / "html" / "chapters" / "ok.html").read_text()

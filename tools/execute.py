@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     conf = root / "conf.py"
     timeout = conf_value("nb_execution_timeout", conf)
     extensions = conf_value("myst_enable_extensions", conf)
-    cache_dir = (args.cache or Path(os.environ.get("BOOK_CACHE", root / "_build" / ".jupyter_cache"))).resolve()
+    builddir = Path(os.environ.get("BOOK_BUILDDIR", root / "_build"))
+    cache_dir = (args.cache or builddir / ".jupyter_cache").resolve()
     files = [f.resolve() for f in args.files] or sorted(
         p for p in [root / "index.md", *(root / "chapters").glob("*.md")]
         if p.exists() and not p.name.startswith("_")
