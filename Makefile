@@ -8,6 +8,7 @@ PYTHON   ?= python3
 VENV     := $(HERE)/.venv
 PY       := $(VENV)/bin/python
 SPHINXOPTS ?=
+LIVEPORT ?= 8000
 SPHINX   := $(VENV)/bin/sphinx-build -q -n -W --keep-going $(SPHINXOPTS)
 # conf.py and tools/execute.py read it (the execution cache, the PDF to link)
 export BOOK_BUILDDIR := $(abspath $(BUILDDIR))
@@ -17,7 +18,7 @@ TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test execute venv lint chapter
+.PHONY: help html pdf livehtml serve clean test execute venv lint chapter bench
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -52,9 +53,10 @@ pdf: execute ## build the PDF into $(BUILDDIR)/latex/pytorch-primer.pdf
 livehtml: $(VENV)/.installed ## preview at http://127.0.0.1:8000, rebuilding on every save
 	$(VENV)/bin/sphinx-autobuild -n --keep-going -d $(BUILDDIR)/doctrees-live . $(BUILDDIR)/live \
 	  --pre-build "$(PY) $(HERE)/tools/execute.py --root $(CURDIR)" \
-	  --ignore "*/_build/*" --ignore "*/.venv/*" --ignore "*/.git/*" --ignore "*/.jupyter_cache/*" \
-	  --ignore "*/__pycache__/*" --ignore "*.ipynb" --ignore "*/tests/*" \
-	  --watch _ext --host 127.0.0.1 --port 8000
+	  --ignore "$(abspath $(BUILDDIR))" --ignore "$(CURDIR)/.venv" --ignore "$(CURDIR)/.git" \
+	  --ignore "$(CURDIR)/tests" --ignore "$(CURDIR)/tools" \
+	  --re-ignore "__pycache__|\.ipynb$$|\.ruff_cache|\.pytest_cache|~$$|\.sw.$$" \
+	  --watch _ext --host 127.0.0.1 --port $(LIVEPORT)
 
 serve: ## serve the built site at http://127.0.0.1:8000
 	@test -f $(BUILDDIR)/html/index.html || $(MAKE) html
@@ -65,6 +67,15 @@ lint: $(VENV)/.installed ## the pre-commit hooks on every file (ruff on code cel
 
 chapter: $(VENV)/.installed ## start a chapter from the template: make chapter NAME=my-slug
 	@$(PY) $(HERE)/tools/new_chapter.py "$(NAME)"
+
+bench: $(VENV)/.installed ## measure build speed and page speed into $(BUILDDIR)/bench/
+	@$(HERE)/tools/ensure-apt nginx chromium
+	@test -f $(HERE)/tools/bench/node_modules/lighthouse/cli/index.js \
+	  || npm ci --prefix $(HERE)/tools/bench --no-audit --no-fund --loglevel=error
+	@status=0; \
+	$(PY) $(HERE)/tools/bench/build.py $(BUILDDIR)/bench || status=1; \
+	$(MAKE) --no-print-directory html && $(PY) $(HERE)/tools/bench/pages.py $(BUILDDIR)/html $(BUILDDIR)/bench || status=1; \
+	echo "Tables: $(BUILDDIR)/bench/build.md and $(BUILDDIR)/bench/pages.md"; exit $$status
 
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)

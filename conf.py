@@ -87,13 +87,13 @@ nitpicky = True  # also set by `make html` (-n); broken references are errors un
 # -- HTML ----------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = project
+html_favicon = "_static/favicon.svg"
 html_static_path = ["_static"]
 templates_path = ["_templates"]  # accessibility fixes to the theme
 html_css_files = ["primer.css"]
 # The PDF, when `make pdf` has built it, is copied into the site and linked from every page.
 _pdf = BUILDDIR / "latex" / "pytorch-primer.pdf"
-primer_pdf = str(_pdf) if _pdf.is_file() else None
-html_extra_path = [primer_pdf] if primer_pdf else []
+primer_pdf = str(_pdf) if _pdf.is_file() else None  # _ext/primer.py copies it into the site
 html_math_renderer = "mathml"  # _ext/primer.py: MathML at build time, no MathJax, no CDN
 html_last_updated_fmt = None
 html_copy_source = False

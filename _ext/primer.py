@@ -76,6 +76,11 @@ def tidy_output(app: Sphinx, exception: Exception | None) -> None:
     # The themes copy Jinja partials into _static/; they are not pages.
     for partial in Path(app.outdir, "_static").glob("*webpack-macros.html"):
         partial.unlink()
+    # Not loaded by any page: the theme's CSS draws the icons (see primer_icons.py).
+    for script in Path(app.outdir, "_static", "scripts").glob("fontawesome.js*"):
+        script.unlink()
+    if app.config.primer_pdf:  # the book as a PDF, linked from every page
+        shutil.copyfile(app.config.primer_pdf, Path(app.outdir, PDF_NAME))
     sources = Path(app.outdir, "_sources")  # left empty by html_copy_source = False
     if sources.is_dir() and not any(sources.iterdir()):
         sources.rmdir()
@@ -215,6 +220,125 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
             bundle.write(extra, str(extra.relative_to(chapters_dir)))
 
 
+def defer_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """No script blocks the first paint: files load with `defer`, and inline snippets (which
+    use what documentation_options.js defines) become module scripts, which are deferred too.
+    Deferred and module scripts run in document order once the page is parsed."""
+    from sphinx.builders.html._assets import _JavaScript
+
+    if pagename == "search":  # its template's inline scripts call doctools.js right away
+        return
+    scripts = context.get("script_files", [])
+    for i, js in enumerate(scripts):
+        attributes = dict(js.attributes)
+        if "async" in attributes or "defer" in attributes or attributes.get("type") == "module":
+            continue
+        if js.filename:
+            attributes["defer"] = "defer"
+        elif attributes.get("body"):
+            attributes["type"] = "module"
+        scripts[i] = _JavaScript(js.filename, priority=js.priority, **attributes)
+
+
+STYLESHEET = re.compile(r'<link (?=[^>]*rel="stylesheet")[^>]*href="([^"?]+)(?:\?[^"]*)?"[^>]*/>\n?')
+CSS_IMPORT = re.compile(r"""@import\s+(?:url\()?(['"])([^'"]+)\1\)?\s*;""")
+CSS_URL = re.compile(r"""url\((['"]?)(?![a-z]+:|/|#)([^)'"]+)\1\)""")
+BUNDLE = "_static/primer-bundle.css"
+
+
+def site_pages(outdir: Path) -> list[Path]:
+    """The HTML pages (not the theme's Jinja partials that land in _static/)."""
+    return sorted(p for p in outdir.rglob("*.html") if "_static" not in p.relative_to(outdir).parts)
+
+
+def bundle_stylesheets(outdir: Path, icons: set[str] | None) -> None:
+    """One stylesheet instead of eleven: every page links _static/primer-bundle.css, the
+    concatenation (in the same order) of the stylesheets Sphinx and the themes link. Each
+    request for a render-blocking file costs a round trip before the first paint."""
+    import hashlib
+    import json
+    import posixpath
+
+    listing = outdir.parent / "primer-bundle.json"  # the order, for builds that write no page
+    pages = site_pages(outdir)
+    order = json.loads(listing.read_text()) if listing.exists() else []
+    for page in pages:  # pages written by this build still link the original files
+        hrefs = STYLESHEET.findall(page.read_text(encoding="utf8"))
+        if len(hrefs) > 1:
+            base = page.parent.relative_to(outdir).as_posix()
+            order = [posixpath.normpath(posixpath.join(base, h)) for h in hrefs]
+            break
+    if not order:
+        return
+    listing.write_text(json.dumps(order))
+    def stylesheet(name: str) -> str:
+        """A stylesheet with its @imports inlined and its url()s relative to _static/."""
+        folder = posixpath.dirname(name)
+
+        def rebase(m: re.Match) -> str:
+            target = posixpath.normpath(posixpath.join(folder, m.group(2)))
+            return f"url({m.group(1)}{posixpath.relpath(target, '_static')}{m.group(1)})"
+
+        def inline(m: re.Match) -> str:
+            return stylesheet(posixpath.normpath(posixpath.join(folder, m.group(2))))
+
+        css = (outdir / name).read_text(encoding="utf8")
+        return f"/* {name} */\n" + CSS_URL.sub(rebase, CSS_IMPORT.sub(inline, css))
+
+    bundle = "\n".join(stylesheet(name) for name in order)
+    if icons is not None:
+        from primer_icons import drop_unused_icon_rules
+
+        bundle = drop_unused_icon_rules(bundle, icons)
+    (outdir / BUNDLE).write_text(bundle, encoding="utf8")
+    version = hashlib.sha256(bundle.encode()).hexdigest()[:10]
+    for page in pages:
+        html = page.read_text(encoding="utf8")
+        links = list(STYLESHEET.finditer(html))
+        if not links:
+            continue
+        href = posixpath.relpath(BUNDLE, page.parent.relative_to(outdir).as_posix() or ".")
+        tag = f'<link rel="stylesheet" href="{href}?v={version}" />\n'
+        new = html[: links[0].start()] + tag + STYLESHEET.sub("", html[links[0].start():])
+        if new != html:
+            page.write_text(new, encoding="utf8")
+
+
+IMG_TAG = re.compile(r'<img ([^>]*?)src="([^"]*_images/[^"]+\.png)"([^>]*?)\s*/?>')
+
+
+def polish_html(app: Sphinx, exception: Exception | None) -> None:
+    """Small fixes to the written pages that no setting offers:
+    - figures drawn by cells get their intrinsic width and height, so the page does not jump
+      while they load (CSS keeps them responsive);
+    - MyST-NB's "Toggle hidden content" label on hidden cells is dropped: it hid the visible
+      "Show the solution ..." text from screen readers (WCAG 2.5.3, label in name).
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    import functools
+    import struct
+
+    outdir = Path(app.outdir)
+
+    def sized(page: Path, match: re.Match) -> str:
+        before, src, after = match.groups()
+        if " width=" in before + after:
+            return match.group(0)
+        try:
+            width, height = struct.unpack(">II", (page.parent / src).read_bytes()[16:24])  # PNG IHDR
+        except (OSError, struct.error):
+            return match.group(0)
+        return f'<img {before}src="{src}" width="{width}" height="{height}"{after} />'
+
+    bundle_stylesheets(outdir, getattr(app, "primer_icon_names", None))
+    for page in site_pages(outdir):
+        html = page.read_text(encoding="utf8")
+        new = IMG_TAG.sub(functools.partial(sized, page), html).replace('<summary aria-label="Toggle hidden content">', "<summary>")
+        if new != html:
+            page.write_text(new, encoding="utf8")
+
+
 def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """Header buttons: this chapter as a notebook; the whole book as a PDF when it exists."""
     buttons = context.get("header_buttons")
@@ -241,11 +365,14 @@ def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context:
 
 
 def setup(app: Sphinx) -> dict:
+    app.setup_extension("primer_icons")
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
     app.connect("doctree-read", add_verified_note)
     app.connect("build-finished", write_notebooks)
     app.connect("html-page-context", add_download_buttons, priority=600)
+    app.connect("html-page-context", defer_scripts, priority=900)
+    app.connect("build-finished", polish_html, priority=900)  # after the themes write their CSS
     app.add_html_math_renderer("mathml", (visit_math_mathml, None), (visit_displaymath_mathml, None))
     app.add_node(
         youtube,

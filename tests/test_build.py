@@ -21,8 +21,9 @@ def test_build_has_no_warnings(book):
 
 def test_index_lists_every_chapter_in_order(book):
     toc = book.page("index.html").select("div.toctree-wrapper a.reference.internal")
-    hrefs = [a["href"] for a in toc]
+    hrefs = [a["href"] for a in toc if a["href"].startswith("chapters/")]
     assert hrefs == [f"chapters/{slug}.html" for slug in CHAPTERS]
+    assert "reports.html" in [a["href"] for a in toc]  # the execution report, after the chapters
     for slug in CHAPTERS:
         assert (book.html / "chapters" / f"{slug}.html").is_file()
 
@@ -60,3 +61,21 @@ def test_search_index_covers_every_chapter(book):
     text = (book.html / "searchindex.js").read_text()
     data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
     assert {f"chapters/{s}" for s in CHAPTERS} <= set(data["docnames"])
+
+
+def test_pages_are_light(book):
+    """What keeps pages fast (make bench measures the result): one stylesheet, no script that
+    blocks the first paint, no Font Awesome script, a subset icon font, sized figures."""
+    for page in [book.html / "index.html", *(book.html / "chapters").glob("*.html")]:  # (search.html aside)
+        soup = book.page(str(page.relative_to(book.html)))
+        sheets = soup.select('link[rel="stylesheet"]')
+        assert [s["href"].split("?")[0].rsplit("/", 1)[-1] for s in sheets] == ["primer-bundle.css"], page
+        for script in soup.head.select("script[src]"):
+            assert script.has_attr("defer") or script.has_attr("async"), (page, script["src"])
+        assert not soup.select('script[src*="fontawesome"], script[src*="searchindex"]'), page
+        for img in soup.select("div.cell_output img"):
+            assert img.get("width") and img.get("height"), (page, img["src"])
+        assert soup.select_one('link[rel="icon"]')
+    fonts = list((book.html / "_static").glob("primer-icons-*.woff2"))
+    assert fonts and all(f.stat().st_size < 20_000 for f in fonts)
+    assert not (book.html / "_static" / "scripts" / "fontawesome.js").exists()

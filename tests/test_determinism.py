@@ -7,6 +7,20 @@ import sys
 from conftest import CHAPTERS, REPO
 
 
+def merged(outputs):
+    """Outputs as the page shows them: consecutive stream pieces joined (nb_merge_streams), as a
+    kernel may send one print's text in one message or in two."""
+    result = []
+    for out in outputs:
+        out = {k: v for k, v in out.items() if k not in ("execution_count", "metadata")}
+        if result and out.get("output_type") == "stream" and result[-1].get("output_type") == "stream" \
+                and result[-1]["name"] == out["name"]:
+            result[-1] = {**result[-1], "text": result[-1]["text"] + out["text"]}
+        else:
+            result.append(out)
+    return result
+
+
 def outputs_by_chapter(cache_dir):
     from jupyter_cache import get_cache
 
@@ -18,10 +32,7 @@ def outputs_by_chapter(cache_dir):
         for cell in nb.cells:
             if cell.cell_type != "code" or "timing" in cell.metadata.get("tags", []):
                 continue
-            cells.append((cell.source, [
-                {k: v for k, v in out.items() if k not in ("execution_count", "metadata")}
-                for out in cell.get("outputs", [])
-            ]))
+            cells.append((cell.source, merged(cell.get("outputs", []))))
         result[record.uri] = cells
     return result
 

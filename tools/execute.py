@@ -180,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         except KeyError:
             todo.append((path, nb))
 
+    # Longest first, so that two workers finish together: the last run time of any version of
+    # the chapter when the cache knows one, else the length of its code.
+    last_run = {r.uri: r.data.get("execution_seconds", 0) for r in cache.list_cache_records()}
+    todo.sort(key=lambda item: (last_run.get(str(item[0]), 0),
+                                sum(len(c.source) for c in item[1].cells if c.cell_type == "code")),
+              reverse=True)
     threads = max(1, (os.cpu_count() or 1) // max(1, min(args.jobs, len(todo) or 1)))
     started = time.perf_counter()
     serial = 0.0

@@ -1,0 +1,146 @@
+"""The reader part of `make bench`: Lighthouse on every page, served by nginx with gzip.
+
+    python tools/bench/pages.py SITE_DIR OUT_DIR
+
+Serves SITE_DIR with nginx on a free localhost port (gzip on, as GitHub Pages and Read the Docs
+serve), runs Lighthouse (mobile defaults) on the index and every chapter, and writes
+OUT_DIR/pages.md and OUT_DIR/pages.json (and each full report in OUT_DIR/lighthouse/). Exit status 1 when a page misses a target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LIGHTHOUSE = HERE / "node_modules" / "lighthouse" / "cli" / "index.js"
+CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking "
+                "--disable-component-update --disable-sync --no-first-run")
+TARGETS = {"performance": 0.98, "accessibility": 1.0, "best-practices": 1.0, "seo": 1.0,
+           "bytes": 300 * 1024, "fcp_ms": 1500}
+
+NGINX_CONF = """
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log off;
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  gzip on;
+  gzip_comp_level 6;
+  gzip_min_length 256;
+  gzip_types text/css application/javascript text/javascript application/json image/svg+xml
+             text/plain application/xml font/woff2;
+  server {{
+    listen 127.0.0.1:{port};
+    root {site};
+    location / {{ try_files $uri $uri/ =404; }}
+  }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pages(site: Path) -> list[str]:
+    return ["index.html", *sorted(str(p.relative_to(site)) for p in (site / "chapters").glob("*.html"))]
+
+
+def lighthouse(url: str, out: Path) -> dict:
+    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
+    subprocess.run(
+        ["node", str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
+         "--only-categories=performance,accessibility,best-practices,seo",
+         f"--chrome-flags={CHROME_FLAGS}"],
+        check=True, env=env, timeout=300,
+    )
+    report = json.loads(out.read_text())
+    audits, cats = report["audits"], report["categories"]
+    return {
+        "performance": cats["performance"]["score"],
+        "accessibility": cats["accessibility"]["score"],
+        "best-practices": cats["best-practices"]["score"],
+        "seo": cats["seo"]["score"],
+        "fcp_ms": round(audits["first-contentful-paint"]["numericValue"]),
+        "lcp_ms": round(audits["largest-contentful-paint"]["numericValue"]),
+        "tbt_ms": round(audits["total-blocking-time"]["numericValue"]),
+        "bytes": round(audits["total-byte-weight"]["numericValue"]),
+        "failed_audits": sorted(
+            a["id"] for a in audits.values()
+            if a.get("score") is not None and a["score"] < 1 and a.get("scoreDisplayMode") in ("binary", "metricSavings")
+        ),
+    }
+
+
+def misses(row: dict) -> list[str]:
+    out = [k for k in ("performance", "accessibility", "best-practices", "seo") if row[k] < TARGETS[k]]
+    if row["bytes"] > TARGETS["bytes"]:
+        out.append("bytes")
+    if row["fcp_ms"] > TARGETS["fcp_ms"]:
+        out.append("fcp")
+    return out
+
+
+def main(site: Path, out_dir: Path) -> int:
+    if not LIGHTHOUSE.exists():
+        sys.exit(f"Lighthouse is missing: run `npm ci --prefix {HERE}` (make bench does)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, site=site.resolve()))
+        nginx = subprocess.Popen(["nginx", "-c", str(conf), "-p", tmp])
+        try:
+            for _ in range(50):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for page in pages(site):
+                report = out_dir / "lighthouse" / (page.replace("/", "_").removesuffix(".html") + ".json")
+                report.parent.mkdir(exist_ok=True)
+                row = {"page": page, **lighthouse(f"http://127.0.0.1:{port}/{page}", report)}
+                row["misses"] = misses(row)
+                rows.append(row)
+                print(f"  {page}: performance {row['performance']:.2f}, {row['bytes'] / 1024:.0f} KB, "
+                      f"FCP {row['fcp_ms']} ms{'  MISSES ' + ', '.join(row['misses']) if row['misses'] else ''}",
+                      flush=True)
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+    (out_dir / "pages.json").write_text(json.dumps({"targets": TARGETS, "pages": rows}, indent=2) + "\n")
+    lines = [
+        "# Reader benchmark: Lighthouse (mobile), nginx with gzip", "",
+        "| page | performance | accessibility | best practices | SEO | FCP (ms) | LCP (ms) | TBT (ms) | KB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['page']} | {r['performance']:.2f} | {r['accessibility']:.2f} | {r['best-practices']:.2f} "
+                     f"| {r['seo']:.2f} | {r['fcp_ms']} | {r['lcp_ms']} | {r['tbt_ms']} | {r['bytes'] / 1024:.0f} |")
+    lines += ["", f"Targets: performance >= {TARGETS['performance']}, accessibility, best practices and SEO = 1.00, "
+              f"<= {TARGETS['bytes'] // 1024} KB, FCP <= {TARGETS['fcp_ms']} ms."]
+    failing = [r for r in rows if r["misses"]]
+    lines.append("Every page meets every target." if not failing else
+                 "Pages missing a target: " + "; ".join(f"{r['page']} ({', '.join(r['misses'])})" for r in failing))
+    (out_dir / "pages.md").write_text("\n".join(lines) + "\n")
+    print(f"Wrote {out_dir / 'pages.md'} and {out_dir / 'pages.json'}")
+    return 1 if failing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
