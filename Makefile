@@ -18,7 +18,7 @@ TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test execute venv lint chapter bench
+.PHONY: help html pdf livehtml serve clean test execute venv lint chapter bench FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -35,12 +35,32 @@ venv: $(VENV)/.installed ## create or update .venv/ from requirements.txt
 execute: $(VENV)/.installed ## execute changed chapters into the cache (part of html and pdf)
 	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
 
-html: execute ## build the web book into $(BUILDDIR)/html (published only if the build is clean)
+# What the site is built from: when none of it changed, `make html` has nothing to do.
+SOURCES := $(shell find conf.py index.md reports.md references.bib chapters _ext _static _templates \
+             -type f -not -path '*/__pycache__/*' 2>/dev/null) $(wildcard $(BUILDDIR)/latex/pytorch-primer.pdf)
+STAMP := $(BUILDDIR)/.html-built
+ENVKEY := $(BUILDDIR)/.html-env
+
+html: ## build the web book into $(BUILDDIR)/html (published only if the build is clean)
+	@test -f $(BUILDDIR)/html/index.html || rm -f $(STAMP)
+	@$(MAKE) --no-print-directory -f $(HERE)/Makefile $(STAMP)
+	@echo "The book is in $(BUILDDIR)/html/index.html"
+
+$(STAMP): $(VENV)/.installed $(SOURCES) $(ENVKEY)
+	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
 	@$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/staging/html \
 	  || { rm -f $(BUILDDIR)/doctrees/environment.pickle; \
 	       echo "make html: the build failed; $(BUILDDIR)/html still holds the last good build." >&2; exit 1; }
 	@$(PY) $(HERE)/tools/publish.py $(BUILDDIR)/staging/html $(BUILDDIR)/html
-	@echo "The book is in $(BUILDDIR)/html/index.html"
+	@touch $@
+
+# The settings read from the environment: a change rebuilds the site.
+$(ENVKEY): FORCE
+	@mkdir -p $(BUILDDIR)
+	@echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL)" | cmp -s - $@ 2>/dev/null \
+	  || echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL)" > $@
+
+FORCE:
 
 pdf: execute ## build the PDF into $(BUILDDIR)/latex/pytorch-primer.pdf
 	@$(HERE)/tools/ensure-apt $(TEX_PKGS)

@@ -6,13 +6,12 @@ Grouped by concern. Build commands live in the Makefile; `make help` lists them.
 import os
 import sys
 from datetime import date
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 ROOT = Path(__file__).parent.resolve()
 BUILDDIR = Path(os.environ.get("BOOK_BUILDDIR", ROOT / "_build"))  # set by the Makefile
 sys.path.insert(0, str(ROOT / "_ext"))
-
-import torch  # noqa: E402  (the version the chapters are verified with)
 
 from primer import kernel_environment  # noqa: E402
 
@@ -22,7 +21,8 @@ author = "The PyTorch Primer contributors"
 copyright = "2026, The PyTorch Primer contributors. Text CC BY 4.0, code MIT"
 release = "2026.11"
 today = date.today().strftime("%B %Y")  # explicit: the kernels' SOURCE_DATE_EPOCH=0 would say 1970
-torch_version = torch.__version__.split("+")[0]
+# The PyTorch the chapters are executed with (read without importing torch, which takes seconds).
+torch_version = package_version("torch").split("+")[0]
 
 # -- Sources -------------------------------------------------------------------
 # Only the book itself: README, CONTRIBUTING, tests and the chapter template are not pages.

@@ -207,17 +207,26 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
 
     srcdir, outdir = Path(app.srcdir), Path(app.outdir) / NOTEBOOKS
     outdir.mkdir(parents=True, exist_ok=True)
+    chapters_dir = srcdir / "chapters"
     chapters = sorted(d for d in app.env.found_docs if is_chapter(d))
-    with zipfile.ZipFile(outdir / "pytorch-primer-notebooks.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
-        for docname in chapters:
-            notebook = jupytext.read(srcdir / f"{docname}.md")
+    extras = sorted([*chapters_dir.glob("*.py"), *(chapters_dir / "data").glob("*")])
+    bundle_path = outdir / "pytorch-primer-notebooks.zip"
+    changed = False
+    for docname in chapters:  # only what changed since the last build
+        source, target = srcdir / f"{docname}.md", outdir / (docname.split("/")[-1] + ".ipynb")
+        if not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
+            notebook = jupytext.read(source)
             notebook.metadata.pop("jupytext", None)  # a plain notebook, not a paired one
-            name = docname.split("/")[-1] + ".ipynb"
-            jupytext.write(notebook, outdir / name, fmt="ipynb")
-            bundle.write(outdir / name, name)
-        chapters_dir = srcdir / "chapters"
-        for extra in sorted([*chapters_dir.glob("*.py"), *(chapters_dir / "data").glob("*")]):
-            bundle.write(extra, str(extra.relative_to(chapters_dir)))
+            jupytext.write(notebook, target, fmt="ipynb")
+            changed = True
+    newest = max((p.stat().st_mtime_ns for p in extras), default=0)
+    if changed or not bundle_path.exists() or bundle_path.stat().st_mtime_ns < newest:
+        with zipfile.ZipFile(bundle_path, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for docname in chapters:
+                name = docname.split("/")[-1] + ".ipynb"
+                bundle.write(outdir / name, name)
+            for extra in extras:
+                bundle.write(extra, str(extra.relative_to(chapters_dir)))
 
 
 def defer_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

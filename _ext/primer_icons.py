@@ -16,6 +16,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
+__import__("logging").getLogger("fontTools").setLevel("WARNING")  # its INFO lines are noise here
 
 CSS_NAME = "primer-icons.css"
 # Font Awesome's webfonts in the theme: (CSS family, weight, file, our subset's file)
@@ -41,7 +42,7 @@ def codepoints(outdir: Path, names: set[str]) -> set[int]:
     found: set[int] = set()
     missing = set(names)
     for sheet in (outdir / "_static").rglob("*.css"):
-        if sheet.name == CSS_NAME:
+        if sheet.name in (CSS_NAME, "primer-bundle.css"):  # ours: nothing new in them
             continue
         css = sheet.read_text(encoding="utf8", errors="replace")
         for selectors, code in re.findall(r'([^{}]+)\{--fa:"\\([0-9a-f]+)"\}', css):
@@ -65,6 +66,14 @@ def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
     outdir = Path(app.outdir)
     webfonts = outdir / "_static" / "vendor" / "fontawesome" / "webfonts"
     app.primer_icon_names = used_icon_classes(outdir)  # primer.bundle_stylesheets drops the rest
+    # Nothing to do when the same icons were subset from the same theme files last time.
+    import json
+
+    stamp = outdir.parent / "primer-icons.json"
+    key = {"names": sorted(app.primer_icon_names),
+           "fonts": [(webfonts / f[2]).stat().st_mtime_ns for f in FONTS]}
+    if stamp.exists() and json.loads(stamp.read_text()) == key and (outdir / "_static" / CSS_NAME).exists():
+        return
     wanted = codepoints(outdir, app.primer_icon_names)
     rules = []
     for family, weight, source, target in FONTS:
@@ -88,6 +97,7 @@ def subset_icon_fonts(app: Sphinx, exception: Exception | None) -> None:
         + "\n".join(rules) + "\n",
         encoding="utf8",
     )
+    stamp.write_text(json.dumps(key))
 
 
 ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+,?)+)\{--fa:"[^"]*"\}')

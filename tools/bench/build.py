@@ -66,7 +66,8 @@ def live_preview(work: Path) -> dict:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = (work / "livehtml.log").open("w")
+    logfile = work.parent / "livehtml.log"  # outside the watched folder
+    log = logfile.open("w")
     server = subprocess.Popen(["make", "-C", str(work), "livehtml", f"LIVEPORT={port}"], stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -85,7 +86,6 @@ def live_preview(work: Path) -> dict:
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/chapters/tensors.html")
             time.sleep(3)  # let the first build settle
-            logfile = work / "livehtml.log"
             builds_before = logfile.read_text().count("build succeeded")
             start = time.perf_counter()
             edit(work / CHAPTER, "## Summary\n", f"## Summary\n\n{marker}\n")
