@@ -130,5 +130,17 @@ latex_elements = {
 """,
     "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true",
     "printindex": "",
-    "preamble": r"\setlength{\headheight}{14pt}",
+    # Glyphs TeX Gyre Pagella lacks (superscript digits in outputs, status marks) come from FreeSerif.
+    "preamble": r"""
+\setlength{\headheight}{14pt}
+\usepackage{newunicodechar}
+\newfontfamily\fallbackfont{FreeSerif}
+\newunicodechar{⁰}{{\fallbackfont ⁰}}\newunicodechar{¹}{{\fallbackfont ¹}}
+\newunicodechar{²}{{\fallbackfont ²}}\newunicodechar{³}{{\fallbackfont ³}}
+\newunicodechar{⁴}{{\fallbackfont ⁴}}\newunicodechar{⁵}{{\fallbackfont ⁵}}
+\newunicodechar{⁶}{{\fallbackfont ⁶}}\newunicodechar{⁷}{{\fallbackfont ⁷}}
+\newunicodechar{⁸}{{\fallbackfont ⁸}}\newunicodechar{⁹}{{\fallbackfont ⁹}}
+\newunicodechar{⁻}{{\fallbackfont ⁻}}\newunicodechar{⚠}{{\fallbackfont ⚠}}
+\newunicodechar{✅}{{\fallbackfont ✓}}\newunicodechar{^^^^fe0f}{}
+""",
 }

@@ -35,3 +35,10 @@ def test_pdf_embeds_every_font(pdf):
 
 def test_pdf_shows_the_video_as_a_link(pdf_text):
     assert "Video:" in pdf_text
+
+
+def test_pdf_has_every_glyph(pdf):
+    """XeLaTeX only logs a glyph its fonts lack; the reader would see a gap."""
+    log = pdf.with_suffix(".log").read_text(errors="replace")
+    missing = sorted({line for line in log.splitlines() if line.startswith("Missing character")})
+    assert not missing, "\n".join(missing)
