@@ -3,6 +3,7 @@
 Grouped by concern. Build commands live in the Makefile; `make help` lists them.
 """
 
+import hashlib
 import os
 import sys
 from datetime import date
@@ -37,6 +38,8 @@ extensions = [
     "sphinxcontrib.bibtex",
     "primer",  # _ext/primer.py: the book's own guards and helpers
 ]
+# Sphinx notices a changed conf.py but not a changed extension: a new digest rewrites every page.
+primer_ext_digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "_ext").glob("*.py")))).hexdigest()
 
 # -- MyST ----------------------------------------------------------------------
 # Setting this list replaces MyST's defaults, so every extension used is named here.

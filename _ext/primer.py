@@ -232,12 +232,15 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
 def defer_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """No script blocks the first paint: files load with `defer`, and inline snippets (which
     use what documentation_options.js defines) become module scripts, which are deferred too.
-    Deferred and module scripts run in document order once the page is parsed."""
+    Deferred and module scripts run in document order once the page is parsed. Pages without
+    tabs do not load sphinx-design's tab script."""
     from sphinx.builders.html._assets import _JavaScript
 
     if pagename == "search":  # its template's inline scripts call doctools.js right away
         return
     scripts = context.get("script_files", [])
+    if "sd-tab-set" not in context.get("body", ""):  # sphinx-design's tab script, on pages with no tabs
+        scripts[:] = [js for js in scripts if not (js.filename or "").endswith("design-tabs.js")]
     for i, js in enumerate(scripts):
         attributes = dict(js.attributes)
         if "async" in attributes or "defer" in attributes or attributes.get("type") == "module":
@@ -262,8 +265,9 @@ def site_pages(outdir: Path) -> list[Path]:
 
 def bundle_stylesheets(outdir: Path, icons: set[str] | None) -> None:
     """One stylesheet instead of eleven: every page links _static/primer-bundle.css, the
-    concatenation (in the same order) of the stylesheets Sphinx and the themes link. Each
-    request for a render-blocking file costs a round trip before the first paint."""
+    concatenation (in the same order) of the stylesheets Sphinx and the themes link, less the
+    rules no page can use (primer_css). Each request for a render-blocking file costs a round
+    trip before the first paint, and every byte of it delays that paint."""
     import hashlib
     import json
     import posixpath
@@ -299,6 +303,10 @@ def bundle_stylesheets(outdir: Path, icons: set[str] | None) -> None:
         from primer_icons import drop_unused_icon_rules
 
         bundle = drop_unused_icon_rules(bundle, icons)
+    from primer_css import purge, used_names
+
+    (outdir.parent / "primer-bundle.full.css").write_text(bundle, encoding="utf8")  # for the tests
+    bundle = purge(bundle, used_names(outdir, pages))
     (outdir / BUNDLE).write_text(bundle, encoding="utf8")
     version = hashlib.sha256(bundle.encode()).hexdigest()[:10]
     for page in pages:
@@ -376,6 +384,7 @@ def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context:
 def setup(app: Sphinx) -> dict:
     app.setup_extension("primer_icons")
     app.add_config_value("torch_version", "", "env")
+    app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
     app.connect("doctree-read", add_verified_note)
     app.connect("build-finished", write_notebooks)

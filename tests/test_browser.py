@@ -153,3 +153,74 @@ def test_hidden_solution_opens_on_click(site, browser):
     details.locator("summary").click()
     assert body.is_visible()
     visit.close()
+
+
+STYLE_HASHES = """() => {
+  // One FNV-1a hash per element and pseudo-element of every computed property (custom ones too).
+  const hashes = [];
+  for (const el of document.querySelectorAll("*")) {
+    for (const pseudo of [null, "::before", "::after"]) {
+      const style = getComputedStyle(el, pseudo);
+      const names = Array.from(style).sort();  // custom properties come in no fixed order
+      let h = 2166136261;
+      for (const name of names) {
+        const text = name + ":" + style.getPropertyValue(name) + ";";
+        for (let j = 0; j < text.length; j++) h = Math.imul(h ^ text.charCodeAt(j), 16777619);
+      }
+      hashes.push(h >>> 0);
+    }
+  }
+  return hashes;
+}"""
+STYLE_OF = """([n]) => {
+  const el = document.querySelectorAll("*")[Math.floor(n / 3)];
+  const style = getComputedStyle(el, [null, "::before", "::after"][n % 3]);
+  const out = {"element": el.outerHTML.slice(0, 120)};
+  for (let i = 0; i < style.length; i++) out[style[i]] = style.getPropertyValue(style[i]);
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("path", ["chapters/what-is-pytorch.html", "search.html?q=tensor"])
+def test_dropping_unused_css_changes_no_computed_style(book, site, browser, path):
+    """The site ships only the CSS rules its pages and scripts can use (_ext/primer_css.py). With
+    the whole of the themes' CSS instead, every element must be styled exactly the same, light and
+    dark, wide and narrow."""
+    full = (book.builddir / "staging" / "primer-bundle.full.css").read_text(encoding="utf8")
+    for viewport, dark in ((WIDE, False), (NARROW, True)):
+        styles = []
+        for swap in (False, True):
+            context = browser.new_context(viewport=viewport, color_scheme="dark" if dark else "light",
+                                          reduced_motion="reduce")
+            page = context.new_page()
+            if swap:
+                page.route("**/primer-bundle.css*", lambda route: route.fulfill(body=full, content_type="text/css"))
+            page.goto(f"{site}/{path}", wait_until="networkidle")
+            if path.startswith("search"):
+                page.wait_for_selector("#search-results ul.search li a", timeout=15000)
+            page.wait_for_timeout(300)
+            hashes = page.evaluate(STYLE_HASHES)
+            styles.append((hashes, page, context))
+        (a, page_a, ctx_a), (b, page_b, ctx_b) = styles
+        assert len(a) == len(b), f"{path}: the page has a different number of elements"
+        differ = [i for i in range(len(a)) if a[i] != b[i]]
+        if differ:
+            x, y = page_a.evaluate(STYLE_OF, [differ[0]]), page_b.evaluate(STYLE_OF, [differ[0]])
+            changed = {k: (x.get(k), y.get(k)) for k in x.keys() | y.keys() if x.get(k) != y.get(k)}
+            pytest.fail(f"{path} @{viewport['width']}px {'dark' if dark else 'light'}: {len(differ)} elements "
+                        f"styled differently without the dropped rules; first: {changed}")
+        ctx_a.close()
+        ctx_b.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_first_visit_is_drawn_in_the_readers_colour_scheme(site, browser, scheme):
+    """The head picks light or dark before anything is drawn (no flash of the other theme, and
+    no second styling of the whole page when the theme's script runs)."""
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.route("**/*.js*", lambda route: route.abort())  # only the inline scripts in <head> run
+    page.goto(f"{site}/chapters/{CHAPTERS[0]}.html")
+    assert page.evaluate("[document.documentElement.dataset.mode, document.documentElement.dataset.theme]") \
+        == ["auto", scheme]
+    context.close()

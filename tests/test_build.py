@@ -1,6 +1,7 @@
 """The build: every chapter executes, the site is complete, nothing private is published."""
 
 import json
+import re
 
 from conftest import CHAPTERS, REPO
 
@@ -79,3 +80,44 @@ def test_pages_are_light(book):
     fonts = list((book.html / "_static").glob("primer-icons-*.woff2"))
     assert fonts and all(f.stat().st_size < 20_000 for f in fonts)
     assert not (book.html / "_static" / "scripts" / "fontawesome.js").exists()
+
+
+def test_css_purge_keeps_every_rule_a_page_or_script_can_use():
+    """_ext/primer_css.py: a rule goes only when a class or id it needs is in no page and no script."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "_ext"))
+    from primer_css import purge
+
+    css = """
+    /*! licence */
+    /* ordinary comment */
+    .used { color: red }
+    .unused, .used > .also-used { margin: 0 }
+    .unused .used { padding: 0 }
+    #used-id, #gone-id { top: 0 }
+    p:not(.unused) { color: blue }
+    a[href$=".pdf"] { color: green }
+    .bs-tooltip-top { left: 0 }
+    @media (min-width: 960px) { .unused { display: none } .used { display: block } }
+    @media print { .unused { display: none } }
+    @font-face { font-family: "X"; src: url(x.woff2) }
+    @keyframes spin { from { rotate: 0deg } }
+    html[data-theme=dark] .used { color: white }
+    """
+    out = purge(css, {"used", "also-used", "used-id"})
+    kept = re.sub(r"\s*([{}])\s*", r"\1", " ".join(out.split()))
+    for rule in [".used{color: red}", ".used > .also-used{margin: 0}", "#used-id{top: 0}",
+                 "p:not(.unused){color: blue}", 'a[href$=".pdf"]{color: green}', ".bs-tooltip-top{left: 0}",
+                 "@media (min-width: 960px){.used{display: block}}", '@font-face{font-family: "X"',
+                 "@keyframes spin{from{rotate: 0deg}}", "html[data-theme=dark] .used{color: white}"]:
+        assert rule in kept, rule
+    assert "/*! licence */" in out
+    for gone in ["ordinary comment", ".unused,", ".unused .used", "#gone-id", "@media print", ".unused{display: none}"]:
+        assert gone not in kept, gone
+
+
+def test_site_css_is_the_purged_bundle(book):
+    full = (book.builddir / "staging" / "primer-bundle.full.css").stat().st_size
+    shipped = (book.html / "_static" / "primer-bundle.css").stat().st_size
+    assert shipped < full / 2, (shipped, full)
