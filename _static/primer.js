@@ -12,3 +12,14 @@ document.addEventListener("click", (event) => {
   button.replaceWith(iframe);
   iframe.focus();
 });
+
+// Sidebar buttons. Both themes wire their handlers to the first .primary-toggle and
+// .secondary-toggle in the page, which sit in the header and are hidden; the buttons a reader
+// sees are a second pair, in the article header, with no handler. Without this, neither the
+// navigation nor the page contents can be opened on a phone. Pass their clicks on.
+for (const kind of ["primary-toggle", "secondary-toggle"]) {
+  const wired = document.querySelector(`.${kind}`);
+  for (const button of document.querySelectorAll(`.${kind}`)) {
+    if (button !== wired) button.addEventListener("click", () => wired.click());
+  }
+}

@@ -224,3 +224,27 @@ def test_first_visit_is_drawn_in_the_readers_colour_scheme(site, browser, scheme
     assert page.evaluate("[document.documentElement.dataset.mode, document.documentElement.dataset.theme]") \
         == ["auto", scheme]
     context.close()
+
+
+def test_sidebar_buttons_open_the_navigation_and_contents(site, browser):
+    """On a phone the visible buttons open the site navigation and the page's contents as
+    dialogs; on a wide screen the navigation button folds the sidebar away."""
+    visit = Visit(browser, site, f"chapters/{CHAPTERS[0]}.html", NARROW)
+    page = visit.page
+    for kind, dialog in (("primary", "#pst-primary-sidebar-modal"), ("secondary", "#pst-secondary-sidebar-modal")):
+        page.locator(f"button.{kind}-toggle >> visible=true").click()
+        page.wait_for_selector(f"{dialog}[open]", timeout=5000)
+        links = page.locator(f"{dialog} a")
+        assert links.count() >= 5, kind
+        assert links.first.is_visible(), kind
+        page.keyboard.press("Escape")
+        page.wait_for_selector(f"{dialog}:not([open])", state="attached", timeout=5000)
+    assert not visit.errors, visit.errors
+    visit.close()
+
+    visit = Visit(browser, site, f"chapters/{CHAPTERS[0]}.html", WIDE)
+    sidebar = visit.page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    visit.page.locator("button.primary-toggle >> visible=true").click()
+    visit.page.wait_for_function("document.querySelector('#pst-primary-sidebar').classList.contains('pst-sidebar-hidden')")
+    visit.close()
