@@ -36,7 +36,7 @@ execute: $(VENV)/.installed ## execute changed chapters into the cache (part of 
 	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
 
 # What the site is built from: when none of it changed, `make html` has nothing to do.
-SOURCES := $(shell find conf.py index.md reports.md references.bib chapters _ext _static _templates \
+SOURCES := $(shell find conf.py index.md errata.md reports.md references.bib requirements.txt chapters _ext _static _templates \
              -type f -not -path '*/__pycache__/*' 2>/dev/null) $(wildcard $(BUILDDIR)/latex/pytorch-primer.pdf)
 STAMP := $(BUILDDIR)/.html-built
 ENVKEY := $(BUILDDIR)/.html-env

@@ -9,6 +9,8 @@
 - Each chapter says which PyTorch version it was executed with, and can be downloaded as a
   Jupyter notebook (generated with jupytext when the site is built; all of them, with the data
   files they read, also as one zip). When the PDF has been built, every page links to it.
+- A chapter whose outputs tools/execute.py replaced because a file it reads changed (its code
+  did not, so its source is unchanged) is re-read, so the page shows the new outputs.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
 """
@@ -381,11 +383,34 @@ def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context:
         })
 
 
+def outdated_by_execution(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """Pages whose cached outputs are newer than the outputs Sphinx last read for them.
+
+    Sphinx re-reads a page when its source changes; tools/execute.py also re-executes a chapter
+    when a helper module, data file or the lock changes, which leaves the source untouched.
+    MyST-NB records the cache record's time with each page it reads (exec_data["mtime"]).
+    """
+    if app.config.nb_execution_mode != "cache" or not getattr(env, "nb_metadata", None):
+        return []
+    from jupyter_cache import get_cache
+
+    newest: dict[str, float] = {}
+    for record in get_cache(app.config.nb_execution_cache_path).list_cache_records():
+        newest[record.uri] = max(newest.get(record.uri, 0.0), record.created.timestamp())
+    stale = []
+    for docname, meta in env.nb_metadata.items():
+        read = (meta.get("exec_data") or {}).get("mtime")
+        if read is not None and docname in env.found_docs and newest.get(str(env.doc2path(docname)), 0.0) > read:
+            stale.append(docname)
+    return stale
+
+
 def setup(app: Sphinx) -> dict:
     app.setup_extension("primer_icons")
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
+    app.connect("env-get-outdated", outdated_by_execution)
     app.connect("doctree-read", add_verified_note)
     app.connect("build-finished", write_notebooks)
     app.connect("html-page-context", add_download_buttons, priority=600)

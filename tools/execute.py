@@ -2,9 +2,13 @@
 
     python tools/execute.py [--jobs N] [--cache DIR] [FILE.md ...]
 
-Only chapters whose code changed since their last successful run are executed (the cache is
-keyed by the code cells, exactly as MyST-NB keys it), so Sphinx, in cache mode, then finds every
-chapter in the cache and executes nothing itself. Executing here rather than under `sphinx -j`
+Only chapters that changed since their last successful run are executed, so Sphinx, in cache
+mode, then finds every chapter in the cache and executes nothing itself. jupyter-cache keys a
+chapter on its code cells alone (as MyST-NB does); this script also records, with each run, a
+digest of every other file the outputs depend on (`chapter_inputs`: the pinned requirements, and
+the helper modules and data files the chapter's code names), and re-executes a chapter whose
+inputs changed even though its code did not. Sphinx then re-reads that page
+(_ext/primer.py: `outdated_by_execution`). Executing here rather than under `sphinx -j`
 keeps jupyter-cache's SQLite database in one process (no "database is locked"), and lets a
 failure name the chapter, the cell and its line.
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import os
 import re
 import sys
@@ -52,6 +57,38 @@ def read_notebook(path: Path, extensions: list[str]):
     return read_myst_markdown_notebook(
         path.read_text(encoding="utf8"), config=config, add_source_map=True, path=str(path)
     )
+
+
+# The files every chapter's outputs depend on: the pinned environment.
+LOCK_FILES = ["requirements.txt"]
+
+
+def chapter_inputs(nb, root: Path) -> list[Path]:
+    """The files besides its code that a chapter's outputs depend on.
+
+    The lock, every helper module in chapters/ that its code (or a helper it uses) imports, and
+    every file in chapters/data/ whose name its code (or such a helper) mentions.
+    """
+    chapters = root / "chapters"
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    helpers = sorted(chapters.glob("*.py"))
+    data = sorted(p for p in (chapters / "data").rglob("*") if p.is_file()) if (chapters / "data").is_dir() else []
+    used: list[Path] = []
+    changed = True
+    while changed:  # helpers may import helpers or read data files: follow them
+        changed = False
+        for path in helpers:
+            if path not in used and re.search(rf"\b(?:import|from)\s+{re.escape(path.stem)}\b", text):
+                used.append(path)
+                text += "\n" + path.read_text(encoding="utf8")
+                changed = True
+    used += [p for p in data if p.name in text]
+    return [root / name for name in LOCK_FILES if (root / name).exists()] + sorted(used)
+
+
+def inputs_digest(paths: list[Path], root: Path) -> dict[str, str]:
+    """{path relative to the book: sha256 of its bytes} for each input file."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
 def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: str) -> dict:
@@ -174,11 +211,20 @@ def main(argv: list[str] | None = None) -> int:
         if "{code-cell}" not in text:
             continue
         nb = read_notebook(path, extensions)
+        inputs = inputs_digest(chapter_inputs(nb, root), root)
         try:
-            cache.match_cache_notebook(nb)
-            print(f"Cached    {rel} (code unchanged since its last run)")
+            record = cache.match_cache_notebook(nb)
         except KeyError:
-            todo.append((path, nb))
+            todo.append((path, nb, inputs))
+            continue
+        recorded = record.data.get("inputs", {})
+        stale = sorted(set(inputs.items()) ^ set(recorded.items()))
+        if stale:
+            names = ", ".join(sorted({name for name, _ in stale}))
+            print(f"Inputs of {rel} changed since its last run: {names}")
+            todo.append((path, nb, inputs))
+        else:
+            print(f"Cached    {rel} (code and inputs unchanged since its last run)")
 
     # Longest first, so that two workers finish together: the last run time of any version of
     # the chapter when the cache knows one, else the length of its code.
@@ -192,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if todo:
         with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(todo)))) as pool:
             futures = {}
-            for path, nb in todo:
+            for path, nb, inputs in todo:
                 print(f"Executing {path.relative_to(root)}", flush=True)
                 import nbformat
 
@@ -201,9 +247,9 @@ def main(argv: list[str] | None = None) -> int:
                 log = cache_dir / "logs" / (str(path.relative_to(root)).replace("/", "_") + ".log")
                 log.parent.mkdir(parents=True, exist_ok=True)
                 job = pool.submit(run_notebook, str(path), nbformat.writes(nb), limit, threads, str(log))
-                futures[job] = (path, nb)
+                futures[job] = (path, nb, inputs)
             for future in as_completed(futures):
-                path, nb = futures[future]
+                path, nb, inputs = futures[future]
                 result = future.result()
                 serial += result["seconds"]
                 rel = path.relative_to(root)
@@ -212,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
 
                     executed = nbformat.reads(result["notebook"], as_version=4)
                     cache.cache_notebook_bundle(
-                        CacheBundleIn(executed, str(path), data={"execution_seconds": result["seconds"]}),
+                        CacheBundleIn(executed, str(path),
+                                      data={"execution_seconds": result["seconds"], "inputs": inputs}),
                         check_validity=False,
                         overwrite=True,
                     )
