@@ -27,7 +27,7 @@ torch_version = package_version("torch").split("+")[0]
 
 # -- Sources -------------------------------------------------------------------
 # Only the book itself: README, CONTRIBUTING, tests and the chapter template are not pages.
-include_patterns = ["index.md", "chapters/*.md", "reports.md"]
+include_patterns = ["index.md", "chapters/*.md", "errata.md", "reports.md"]
 exclude_patterns = ["_build", ".venv", "chapters/_*.md"]
 root_doc = "index"
 
@@ -122,6 +122,7 @@ html_theme_options = {
 # -- LaTeX / PDF ---------------------------------------------------------------
 latex_engine = "xelatex"
 latex_documents = [(root_doc, "pytorch-primer.tex", project, author, "manual")]
+latex_appendices = ["errata", "reports"]  # index.md lists them for the web only
 latex_show_urls = "footnote"
 latex_elements = {
     "papersize": "a4paper",
@@ -136,6 +137,7 @@ latex_elements = {
     # Glyphs TeX Gyre Pagella lacks (superscript digits in outputs, status marks) come from FreeSerif.
     "preamble": r"""
 \setlength{\headheight}{14pt}
+\usepackage{xurl}  % long URLs in footnotes break anywhere rather than run into the margin
 \usepackage{newunicodechar}
 \newfontfamily\fallbackfont{FreeSerif}
 \newunicodechar{⁰}{{\fallbackfont ⁰}}\newunicodechar{¹}{{\fallbackfont ¹}}

@@ -11,6 +11,8 @@
   files they read, also as one zip). When the PDF has been built, every page links to it.
 - A chapter whose outputs tools/execute.py replaced because a file it reads changed (its code
   did not, so its source is unchanged) is re-read, so the page shows the new outputs.
+- In the PDF, cells tagged ``hide-input`` (code that draws a figure the lesson is not about)
+  print their output only: paper cannot fold code away, as the web page does.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -405,12 +408,27 @@ def outdated_by_execution(app: Sphinx, env, added, changed, removed) -> list[str
     return stale
 
 
+class DropHiddenInputsInPrint(SphinxPostTransform):
+    """The PDF shows a ``hide-input`` cell's figure without its code (the web folds the code)."""
+
+    default_priority = 200
+    formats = ("latex",)
+
+    def run(self, **kwargs) -> None:
+        for cell in list(self.document.findall(nodes.container)):
+            if cell.get("nb_element") == "cell_code" and cell.get("hide_mode") == "input":
+                for child in list(cell.children):
+                    if isinstance(child, nodes.container) and child.get("nb_element") == "cell_code_source":
+                        cell.remove(child)
+
+
 def setup(app: Sphinx) -> dict:
     app.setup_extension("primer_icons")
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
     app.connect("env-get-outdated", outdated_by_execution)
+    app.add_post_transform(DropHiddenInputsInPrint)
     app.connect("doctree-read", add_verified_note)
     app.connect("build-finished", write_notebooks)
     app.connect("html-page-context", add_download_buttons, priority=600)

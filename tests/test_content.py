@@ -81,7 +81,7 @@ def test_training_reaches_95_percent_test_accuracy(book):
 def test_chapter_exercises_have_hidden_solutions(book, slug):
     soup = book.chapter(slug)
     exercises = soup.select("div.admonition.exercise")
-    assert len(exercises) >= 2
+    assert len(exercises) >= 3
     solutions = [d for d in soup.select("details.sd-dropdown") if "Solution to Exercise" in d.select_one("summary").get_text()]
     assert len(solutions) >= len(exercises)
     for details in solutions:
@@ -105,6 +105,20 @@ def test_hidden_asserts_are_not_shown(book):
                 or "tag_hide-input" in cell.get("class", []), f"{slug}: a check cell is visible"
         source = (REPO / "chapters" / f"{slug}.md").read_text()
         assert re.search(r":tags: \[remove-cell\]|tags: \[remove-cell\]", source), f"{slug}: no hidden checks"
+
+
+def test_errata_page_lists_corrections_by_chapter(book):
+    """The back matter's "Changes and errata": per edition, per chapter, linked to the chapter."""
+    soup = book.page("errata.html")
+    assert heading_text(article(soup).select_one("h1")) == "Changes and errata"
+    editions = [heading_text(h) for h in article(soup).select("h2")]
+    assert editions and all(re.search(r"^Edition \d{4}\.\d{2}, \d{1,2} \w+ \d{4}$", e) for e in editions), editions
+    linked = [a["href"] for h in article(soup).select("h3") for a in h.select("a.reference.internal")]
+    assert linked and all(href.removeprefix("chapters/").removesuffix(".html") in CHAPTERS for href in linked), linked
+    for section in article(soup).select("section section section"):
+        assert section.select("li"), "a chapter heading with no entries"
+    toc = book.page("index.html").select("div.toctree-wrapper a.reference.internal")
+    assert "errata.html" in [a["href"] for a in toc]
 
 
 # -- Chapter 1 ---------------------------------------------------------------------------------

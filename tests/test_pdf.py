@@ -42,3 +42,31 @@ def test_pdf_has_every_glyph(pdf):
     log = pdf.with_suffix(".log").read_text(errors="replace")
     missing = sorted({line for line in log.splitlines() if line.startswith("Missing character")})
     assert not missing, "\n".join(missing)
+
+
+def test_pdf_prints_the_back_matter_as_appendices(pdf_text):
+    text = normalise(pdf_text)
+    assert "Appendix A. Changes and errata" in text or "A Changes and errata" in text
+    assert "Execution report" in text
+
+
+def test_pdf_shows_figures_without_the_code_the_web_folds(book, pdf_text):
+    """hide-input cells: the web folds their code; paper can't, so the PDF prints the figure alone."""
+    text = normalise(pdf_text)
+    pages = {slug: book.chapter(slug) for slug in CHAPTERS}
+    folded_cells = [(slug, cell) for slug, soup in pages.items() for cell in soup.select("div.cell.tag_hide-input")]
+    for _, cell in folded_cells:
+        cell["data-folded"] = "yes"
+    # Everything else the PDF prints: other cells, prose, outputs.
+    printed = " ".join(soup.select_one("article").get_text(" ") for soup in pages.values())
+    for _, cell in folded_cells:
+        printed = printed.replace(cell.get_text(" "), " ")
+    printed = normalise(printed)
+    checked = 0
+    for slug, cell in folded_cells:
+        lines = [normalise(line) for line in cell.select_one("div.cell_input").get_text().splitlines()]
+        own = [line for line in lines if len(line) >= 30 and line[:40] not in printed]  # in no printed place
+        if own:
+            checked += 1
+            assert own[0][:40] not in text, f"{slug}: folded code printed: {own[0]!r}"
+    assert checked >= 5
