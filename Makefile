@@ -18,19 +18,39 @@ TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test execute venv lint chapter bench FORCE
+.PHONY: help html pdf livehtml serve clean test apt execute venv lock lint chapter bench FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# The venv is made anew (not patched) whenever the lock changes, from the lock alone: every
+# distribution pinned with its hash (pip's hash-checking mode), nothing resolved at install time.
+# With pip's find-links set (a local folder of wheels, as on the project's build machines, which
+# reach no PyTorch index), pip doesn't wait on retries for PyTorch's index: the wheel is local.
+LOCAL_WHEELS := $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+PIP_RETRIES ?= $(if $(LOCAL_WHEELS),0,5)
 $(VENV)/.installed: $(HERE)/requirements.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r $(HERE)/requirements.txt
+	@rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-deps --require-hashes --retries $(PIP_RETRIES) -r $(HERE)/requirements.txt
+	$(PY) -m pip check
 	@touch $@
 
-venv: $(VENV)/.installed ## create or update .venv/ from requirements.txt
+venv: $(VENV)/.installed ## create .venv/ from the lock (requirements.txt); remade when the lock changes
+
+TORCH_INDEX := https://download.pytorch.org/whl/cpu
+LOCK_SOURCE ?= $(if $(LOCAL_WHEELS),--find-links $(LOCAL_WHEELS),--extra-index-url $(TORCH_INDEX) --index-strategy unsafe-best-match)
+lock: $(VENV)/.installed ## resolve requirements.in into the hashed lock requirements.txt (then make remakes .venv/)
+	@$(VENV)/bin/uv pip compile $(HERE)/requirements.in --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" --quiet \
+	  $(LOCK_SOURCE) -o $(HERE)/requirements.lock.new
+	@{ sed -n '1,2p' $(HERE)/requirements.lock.new; printf '%s\n' \
+	  "# The lock: every distribution the book installs, pinned, with its hash; edit requirements.in," \
+	  "# not this. The torch CPU build (+cpu) is on PyTorch's CPU index, everything else on PyPI." \
+	  "--extra-index-url $(TORCH_INDEX)"; sed '1,2d' $(HERE)/requirements.lock.new; } > $(HERE)/requirements.txt
+	@rm -f $(HERE)/requirements.lock.new
+	@echo "requirements.txt: $$(grep -c '^[A-Za-z0-9].*==' $(HERE)/requirements.txt) distributions locked with hashes"
 
 execute: $(VENV)/.installed ## execute changed chapters into the cache (part of html and pdf)
 	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
@@ -88,10 +108,16 @@ lint: $(VENV)/.installed ## the pre-commit hooks on every file (ruff on code cel
 chapter: $(VENV)/.installed ## start a chapter from the template: make chapter NAME=my-slug
 	@$(PY) $(HERE)/tools/new_chapter.py "$(NAME)"
 
-bench: $(VENV)/.installed ## measure build speed and page speed into $(BUILDDIR)/bench/
+# Lighthouse, exactly as tools/bench/package-lock.json pins it (again whenever the lock changes).
+# Node and npm come from Debian when there are none; --engine-strict stops on a Node too old for it.
+BENCH := $(HERE)/tools/bench
+$(BENCH)/node_modules/.installed: $(BENCH)/package-lock.json $(BENCH)/package.json
+	@command -v npm >/dev/null || $(HERE)/tools/ensure-apt nodejs npm
+	npm ci --prefix $(BENCH) --engine-strict --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: $(VENV)/.installed $(BENCH)/node_modules/.installed ## measure build speed and page speed into $(BUILDDIR)/bench/
 	@$(HERE)/tools/ensure-apt nginx chromium
-	@test -f $(HERE)/tools/bench/node_modules/lighthouse/cli/index.js \
-	  || npm ci --prefix $(HERE)/tools/bench --no-audit --no-fund --loglevel=error
 	@status=0; \
 	$(PY) $(HERE)/tools/bench/build.py $(BUILDDIR)/bench || status=1; \
 	$(MAKE) --no-print-directory html && $(PY) $(HERE)/tools/bench/pages.py $(BUILDDIR)/html $(BUILDDIR)/bench || status=1; \
@@ -100,6 +126,11 @@ bench: $(VENV)/.installed ## measure build speed and page speed into $(BUILDDIR)
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)
 
-test: $(VENV)/.installed ## run the whole test suite (builds the book from scratch)
+apt: ## install the Debian packages the PDF and the tests need (TeX Live, Chromium, nginx)
 	@$(HERE)/tools/ensure-apt $(TEST_PKGS)
+
+# The tests build the book from scratch into a temporary folder. With BOOK_TEST_BUILT=DIR they
+# test the finished `make pdf html` in DIR instead (its output in DIR/build.log), as CI does, so
+# that what is tested is what is published.
+test: $(VENV)/.installed apt ## run the whole test suite (builds the book from scratch)
 	cd $(HERE) && $(VENV)/bin/pytest tests

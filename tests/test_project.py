@@ -32,18 +32,237 @@ def test_readthedocs_config_is_valid_and_builds_what_make_html_builds():
     assert config["build"]["tools"]["python"] == "3.11"
 
 
-@pytest.mark.parametrize("workflow", sorted((REPO / ".github" / "workflows").glob("*.yml")), ids=lambda p: p.name)
-def test_github_workflow_is_valid_tests_and_deploys(workflow):
+# -- CI and hosting: the workflows, Dependabot ------------------------------------------------
+
+WORKFLOWS = REPO / ".github" / "workflows"
+# The current major of every action the workflows use (each checked against the action's
+# releases on 2026-11-29). Dependabot proposes the next ones; update this with them.
+ACTIONS = {
+    "actions/checkout": "v7",
+    "actions/cache": "v6",
+    "actions/upload-artifact": "v7",
+    "actions/upload-pages-artifact": "v5",
+    "actions/deploy-pages": "v5",
+    "actions/github-script": "v9",
+    "lycheeverse/lychee-action": "v2",
+}
+ISSUE_SCRIPT = ".github/scripts/report-issue.js"
+
+
+def workflow_steps(config, job=None):
+    jobs = [config["jobs"][job]] if job else config["jobs"].values()
+    return [s for j in jobs for s in j.get("steps", [])]
+
+
+def step_index(steps, predicate, what):
+    found = [i for i, s in enumerate(steps) if predicate(s)]
+    assert len(found) == 1, f"expected one step that {what}, found {len(found)}"
+    return found[0]
+
+
+@pytest.mark.parametrize("workflow", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_github_workflow_is_valid_and_uses_current_actions(workflow):
     config = load_yaml(workflow)
     jsonschema.validate(config, json.loads((SCHEMAS / "github-workflow.schema.json").read_text()))
-    steps = [s for job in config["jobs"].values() for s in job.get("steps", [])]
-    assert any(s.get("run") == "make test" for s in steps)
-    uses = [s.get("uses", "") for s in steps]
-    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
-    assert any(u.startswith("actions/deploy-pages@") for u in uses)
+    for step in workflow_steps(config):
+        if "uses" in step:
+            action, _, ref = step["uses"].partition("@")
+            assert ACTIONS.get(action) == ref, f"{workflow.name}: {step['uses']} (current: {ACTIONS.get(action)})"
+    for job in config["jobs"].values():
+        if "container" in job:  # the project's own kind of machine
+            assert job["container"] == "debian:12"
+
+
+def test_github_workflow_is_valid_tests_and_deploys():
+    """One build (the PDF, then the site that links to it), tested by `make test`, published as is."""
+    config = load_yaml(WORKFLOWS / "book.yml")
+    steps = workflow_steps(config, "test")
+    runs = [s.get("run", "") for s in steps]
+    build = step_index(steps, lambda s: "make pdf html" in s.get("run", ""), "builds the book")
+    assert "make pdf html 2>&1 | tee _build/build.log" in runs[build]
+    assert steps[build]["shell"] == "bash"  # with -o pipefail: a failed build fails the step
+    test = step_index(steps, lambda s: s.get("run") == "make test", "runs the tests")
+    assert steps[test]["env"] == {"BOOK_TEST_BUILT": "_build"}  # tests that build (conftest.py)
+    assert build < test
+    # Nothing else builds the book: the build tested is the build published.
+    for i, run in enumerate(runs):
+        if i != build:
+            assert not re.search(r"\bmake\b.*\b(html|pdf)\b", run), run
+    pages = step_index(steps, lambda s: s.get("uses", "").startswith("actions/upload-pages-artifact@"),
+                       "uploads the site")
+    assert test < pages
+    assert steps[pages]["with"] == {"path": "_build/html"}
+    assert steps[pages]["if"] == "github.ref == 'refs/heads/main'"
     deploy = config["jobs"]["deploy"]
+    assert deploy["needs"] == "test"
     assert deploy["if"] == "github.ref == 'refs/heads/main'"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+
+
+def test_github_workflow_caches_the_debian_packages():
+    steps = workflow_steps(load_yaml(WORKFLOWS / "book.yml"), "test")
+    # Debian's image deletes what apt downloads unless docker-clean goes, before any download.
+    keep = step_index(steps, lambda s: "rm -f /etc/apt/apt.conf.d/docker-clean" in s.get("run", ""),
+                      "keeps the downloaded packages")
+    assert steps[keep]["run"].index("docker-clean") < steps[keep]["run"].index("apt-get install")
+    checkout = step_index(steps, lambda s: s.get("uses", "").startswith("actions/checkout@"), "checks out")
+    cache = step_index(steps, lambda s: s.get("uses", "").startswith("actions/cache@"), "caches")
+    install = step_index(steps, lambda s: s.get("run") == "make apt venv", "installs TeX Live and the rest")
+    assert keep < checkout < cache < install  # hashFiles needs the checkout
+    options = steps[cache]["with"]
+    assert options["path"] == "/var/cache/apt/archives/*.deb"
+    assert options["key"] == "debian12-apt-${{ hashFiles('Makefile', 'tools/ensure-apt') }}"
+    assert options["restore-keys"] == "debian12-apt-"
+    # `make apt` installs what the build and tests need (so no apt output lands in the build log).
+    assert re.search(r"^apt:.*\n\t@\$\(HERE\)/tools/ensure-apt \$\(TEST_PKGS\)$",
+                     (REPO / "Makefile").read_text(), re.M)
+
+
+def test_github_workflow_keeps_the_logs_of_a_failure():
+    steps = workflow_steps(load_yaml(WORKFLOWS / "book.yml"), "test")
+    logs = step_index(steps, lambda s: s.get("if") == "failure()", "keeps the logs")
+    assert steps[logs]["uses"].startswith("actions/upload-artifact@")
+    options = steps[logs]["with"]
+    assert options["include-hidden-files"] is True  # .jupyter_cache
+    paths = options["path"].split()
+    for path in ["_build/build.log", "_build/.jupyter_cache/logs/", "_build/reports/",
+                 "_build/staging/html/reports/", "_build/latex/pytorch-primer.log"]:
+        assert path in paths
+
+
+@pytest.mark.parametrize("name, label", [("links", "link-check"), ("canary", "canary")])
+def test_scheduled_workflow_reports_what_it_finds_in_an_issue(name, label):
+    config = load_yaml(WORKFLOWS / f"{name}.yml")
+    assert set(config["on"]) == {"schedule", "workflow_dispatch"}
+    assert re.fullmatch(r"[\d*]+ [\d*]+ \* \* [0-6]", config["on"]["schedule"][0]["cron"])  # weekly
+    assert config["permissions"] == {"contents": "read", "issues": "write"}
+    steps = workflow_steps(config)
+    issue = step_index(steps, lambda s: s.get("uses", "").startswith("actions/github-script@"), "reports")
+    assert steps[issue]["env"]["ISSUE_LABEL"] == label
+    assert ISSUE_SCRIPT in steps[issue]["with"]["script"]
+    assert (REPO / ISSUE_SCRIPT).is_file()
+    assert issue == len(steps) - 1 or all("uses" in s and "upload-artifact" in s["uses"] for s in steps[issue + 1:])
+
+
+def test_link_check_workflow_checks_every_external_link_of_the_built_site():
+    steps = workflow_steps(load_yaml(WORKFLOWS / "links.yml"))
+    build = step_index(steps, lambda s: s.get("run") == "make html", "builds the site")
+    lychee = step_index(steps, lambda s: s.get("uses", "").startswith("lycheeverse/lychee-action@"), "checks")
+    assert build < lychee
+    options = steps[lychee]["with"]
+    assert options["fail"] is False  # the issue reports it; the next step must run
+    assert "'_build/html/**/*.html'" in options["args"]
+    assert "--scheme https --scheme http" in options["args"]
+    assert steps[-1]["env"]["REPORT"] == options["output"]
+    assert steps[-1]["env"]["FOUND"] == "${{ steps.lychee.outputs.exit_code != '0' }}"
+
+
+def test_canary_workflow_builds_with_the_lock_and_the_newest_torch_and_compares():
+    steps = workflow_steps(load_yaml(WORKFLOWS / "canary.yml"))
+    runs = [s.get("run", "") for s in steps]
+    lock = step_index(steps, lambda s: "make html BUILDDIR=_build/lock 2>&1 | tee _build/lock/build.log"
+                      in s.get("run", ""), "builds with the lock")
+    torch = step_index(steps, lambda s: s.get("id") == "torch", "installs the newest torch")
+    assert "pip install --quiet --upgrade --index-url https://download.pytorch.org/whl/cpu torch" in runs[torch]
+    newest = step_index(steps, lambda s: "make html BUILDDIR=_build/newest 2>&1 | tee _build/newest/build.log"
+                        in s.get("run", ""), "builds with the newest torch")
+    compare = step_index(steps, lambda s: s.get("id") == "compare", "compares")
+    assert lock < torch < newest < compare
+    assert "tools/canary_compare.py _build/lock _build/newest --out _build/canary.md" in runs[compare]
+    for step in (steps[lock], steps[newest], steps[compare]):
+        assert step["shell"] == "bash"
+    assert steps[-1]["env"]["REPORT"] == "_build/canary.md"
+    assert steps[-1]["env"]["FOUND"] == "${{ steps.compare.outputs.status == '1' }}"
+
+
+ISSUE_HARNESS = r"""
+const [script, openJson] = process.argv.slice(1)
+const calls = []
+const open = JSON.parse(openJson)
+const issues = {
+  listForRepo: async () => ({data: open}),
+  createComment: async a => { calls.push(['comment', a.issue_number]) },
+  update: async a => { calls.push(['update', a.issue_number, a.state || a.body.split('\n')[0]]) },
+  getLabel: async () => { const e = new Error('Not Found'); e.status = 404; throw e },
+  createLabel: async a => { calls.push(['label', a.name]) },
+  create: async a => { calls.push(['create', a.title, a.labels, a.body.split('\n')[0]]); return {data: {number: 9}} },
+}
+const github = {rest: {issues}, paginate: async (method, args) => (await method(args)).data}
+const context = {repo: {owner: 'o', repo: 'r'}, serverUrl: 'https://github.com', runId: 1, workflow: 'links'}
+require(script)({github, context, core: {info: () => {}}}).then(() => console.log(JSON.stringify(calls)))
+"""
+
+
+def test_workflow_issue_script_opens_updates_and_closes_one_issue(tmp_path):
+    if not shutil.which("node"):
+        pytest.skip("no Node.js here to run the actions/github-script script")
+    report = tmp_path / "report.md"
+    report.write_text("# 2 broken links\n")
+
+    def run(found, open_issues):
+        env = {"PATH": "/usr/bin:/bin", "ISSUE_TITLE": "Broken links", "ISSUE_LABEL": "link-check",
+               "REPORT": str(report), "FOUND": found}
+        done = subprocess.run(["node", "-e", ISSUE_HARNESS, str(REPO / ISSUE_SCRIPT), json.dumps(open_issues)],
+                              capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    mine = {"number": 4, "body": "# 2 broken links\n\n---\nFound by links: https://github.com/o/r/actions/runs/0\n"}
+    assert run("true", []) == [["label", "link-check"], ["create", "Broken links", ["link-check"], "# 2 broken links"]]
+    assert run("true", [mine]) == [["update", 4, "# 2 broken links"]]  # the same report: no comment
+    assert run("true", [{**mine, "body": "# 5 broken links\n"}]) == [["update", 4, "# 2 broken links"], ["comment", 4]]
+    assert run("false", [{"number": 3, "pull_request": {}}, mine]) == [["comment", 4], ["update", 4, "closed"]]
+    assert run("false", []) == []
+
+
+def test_dependabot_updates_pip_actions_and_npm_weekly():
+    config = load_yaml(REPO / ".github" / "dependabot.yml")
+    jsonschema.validate(config, json.loads((SCHEMAS / "dependabot-2.0.schema.json").read_text()))
+    updates = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert {k: u["directory"] for k, u in updates.items()} == {"pip": "/", "github-actions": "/", "npm": "/tools/bench"}
+    assert all(u["schedule"]["interval"] == "weekly" for u in updates.values())
+    for name in ["requirements.in", "requirements.txt", "tools/bench/package.json", "tools/bench/package-lock.json"]:
+        assert (REPO / name).is_file()
+    # Lighthouse stays on a major that runs on Debian 12's Node (18.19): the lock, the
+    # manifest and Dependabot's ignore rule agree.
+    package = json.loads((REPO / "tools" / "bench" / "package.json").read_text())
+    locked = json.loads((REPO / "tools" / "bench" / "package-lock.json").read_text())["packages"]
+    version = package["dependencies"]["lighthouse"]
+    assert locked["node_modules/lighthouse"]["version"] == version and int(version.split(".")[0]) < 13
+    minimum = re.fullmatch(r">=\s*(\d+)\.(\d+)", locked["node_modules/lighthouse"]["engines"]["node"])
+    assert (int(minimum[1]), int(minimum[2])) <= (18, 19)
+    assert {"dependency-name": "lighthouse", "versions": [">=13"]} in updates["npm"]["ignore"]
+
+
+# -- The lock ---------------------------------------------------------------------------------
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(text: str) -> dict[str, str]:
+    return {canonical(m[1]): m[2] for m in re.finditer(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", text, re.M)}
+
+
+def test_lock_pins_every_installed_distribution_with_hashes():
+    lock = (REPO / "requirements.txt").read_text()
+    entries = re.findall(r"^[A-Za-z0-9].*\n(?:[ #].*\n)*", lock, re.M)  # name==version, its hashes
+    for entry in entries:
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), f"no hash: {entry.splitlines()[0]}"
+    locked = pins(lock)
+    assert len(locked) == len(entries)
+    # Every direct dependency is locked at the version requirements.in asks for.
+    direct = pins((REPO / "requirements.in").read_text())
+    assert {name: locked.get(name) for name in direct} == direct
+    assert locked["torch"].endswith("+cpu") and "--extra-index-url https://download.pytorch.org/whl/cpu" in lock
+    # The venv holds exactly the lock: nothing more, nothing else (N of N).
+    listed = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=json"],
+                            capture_output=True, text=True, check=True).stdout
+    installed = {canonical(d["name"]): d["version"] for d in json.loads(listed)}
+    assert installed == locked
+    check = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
 
 
 def test_make_lint_passes():

@@ -139,8 +139,9 @@ def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: 
         result["ename"] = error.ename
         if error.ename in ("ModuleNotFoundError", "ImportError"):
             result["message"] += (
-                "\nHint: a chapter may import only what requirements.txt installs; add the "
-                "package there (pinned) or show the code as a non-executed block."
+                "\nHint: a chapter may import only what requirements.txt (the lock) installs; add "
+                "the package to requirements.in (pinned), run `make lock`, or show the code as a "
+                "non-executed block."
             )
     except Exception as error:  # a kernel that would not start, a broken notebook, ...
         result["kind"] = type(error).__name__
