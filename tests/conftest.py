@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))  # the project's shared helpers: chromium, repo_copy
 MAKE = ["make", "--no-print-directory", "-f", str(REPO / "Makefile")]
 
 
@@ -67,7 +69,18 @@ def book(tmp_path_factory) -> Build:
 
     For quick iteration on the tests alone, BOOK_TEST_REUSE=DIR builds into DIR instead and
     keeps it between runs (so only what changed executes). CI never sets it.
+
+    BOOK_TEST_BUILT=DIR tests a finished build made from an empty folder, `make pdf html` into
+    DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that build
+    and publishes it (.github/workflows/book.yml).
     """
+    built = os.environ.get("BOOK_TEST_BUILT")
+    if built:
+        builddir = Path(built).resolve()
+        log = builddir / "build.log"
+        assert log.is_file() and (builddir / "html" / "index.html").is_file(), \
+            f"BOOK_TEST_BUILT={built}: no finished build there (`make pdf html`, its output in build.log)"
+        return Build(builddir, log.read_text(encoding="utf8"))
     reuse = os.environ.get("BOOK_TEST_REUSE")
     builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
     setup = run_make("venv", builddir)  # pip's own chatter stays out of the build's output
@@ -80,10 +93,14 @@ def book(tmp_path_factory) -> Build:
 
 @pytest.fixture(scope="session")
 def pdf(book) -> Path:
-    """`make pdf` into the same build folder (the cache is warm: nothing executes again)."""
+    """`make pdf` into the same build folder (the cache is warm: nothing executes again); with
+    BOOK_TEST_BUILT, the PDF that build made."""
+    path = book.builddir / "latex" / "pytorch-primer.pdf"
+    if os.environ.get("BOOK_TEST_BUILT"):
+        assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf html`"
+        return path
     result = run_make("pdf", book.builddir)
     assert result.returncode == 0, f"make pdf failed:\n{(result.stdout + result.stderr)[-6000:]}"
-    path = book.builddir / "latex" / "pytorch-primer.pdf"
     assert path.is_file()
     return path
 

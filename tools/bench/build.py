@@ -28,17 +28,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+
+from chromium import EXECUTABLE, FLAGS  # noqa: E402
+from repo_copy import copy_repo  # noqa: E402
+
 CHAPTER = "chapters/tensors.md"  # the chapter the edits go to
 TARGETS = {"noop_s": 3.0, "prose_s": 10.0, "parallel_ratio": 0.6, "live_slack_s": 2.0}
-
-
-def copy_repo(dest: Path) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, dest / name)
-    (dest / ".venv").symlink_to(REPO / ".venv")
 
 
 def make(work: Path, *args: str) -> tuple[float, str]:
@@ -81,9 +77,7 @@ def live_preview(work: Path) -> dict:
                 time.sleep(0.5)
         marker = f"Live preview marker {int(time.time())}."
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            browser = p.chromium.launch(executable_path=EXECUTABLE, args=list(FLAGS))
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/chapters/tensors.html")
             time.sleep(3)  # let the first build settle

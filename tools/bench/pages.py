@@ -26,9 +26,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from chromium import EXECUTABLE, FLAGS, HEADLESS  # noqa: E402
+
 LIGHTHOUSE = HERE / "node_modules" / "lighthouse" / "cli" / "index.js"
-CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-background-networking "
-                "--disable-component-update --disable-sync --no-first-run")
+CHROME_FLAGS = " ".join([HEADLESS, *FLAGS])
 TARGETS = {"performance": 0.98, "accessibility": 1.0, "best-practices": 1.0, "seo": 1.0,
            "bytes": 300 * 1024, "fcp_ms": 1500}
 
@@ -67,7 +70,7 @@ def pages(site: Path) -> list[str]:
 
 
 def lighthouse(url: str, out: Path) -> dict:
-    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
+    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", EXECUTABLE)}
     subprocess.run(
         ["node", str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
          "--only-categories=performance,accessibility,best-practices,seo",
