@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_make
+from repo_copy import copy_repo
 
 SCHEMAS = REPO / "tests" / "schemas"
 
@@ -289,12 +290,7 @@ def test_make_help_lists_the_targets():
 
 def test_a_chapter_from_the_template_builds_and_appears_in_the_book(tmp_path):
     """`make chapter NAME=...` on a copy of the book: the new chapter is built and in the contents."""
-    root = tmp_path / "book"
-    files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    for name in files:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPO / name, root / name)
-    (root / ".venv").symlink_to(REPO / ".venv")
+    root = copy_repo(tmp_path / "book")
     made = subprocess.run(["make", "-C", str(root), "chapter", "NAME=tiny-test"], capture_output=True, text=True)
     assert made.returncode == 0, made.stdout + made.stderr
     # Build only the new chapter with the index (the others are already tested): keep the toctree entry.
@@ -303,6 +299,8 @@ def test_a_chapter_from_the_template_builds_and_appears_in_the_book(tmp_path):
     for chapter in (root / "chapters").glob("*.md"):
         if chapter.stem not in ("tiny-test", "_template"):
             chapter.unlink()
+    (root / "errata.md").unlink()  # it links to every chapter
+    index = re.sub(r"^errata\n", "", index, flags=re.M)
     (root / "index.md").write_text(re.sub(r"^chapters/(?!tiny-test)[\w-]+\n", "", index, flags=re.M))
     result = run_make("html", root / "_build", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
