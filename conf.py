@@ -37,6 +37,7 @@ extensions = [
     "sphinx_copybutton",
     "sphinxcontrib.bibtex",
     "primer",  # _ext/primer.py: the book's own guards and helpers
+    "primer_parts",  # _ext/primer_parts.py: chapter numbers count on across the parts
 ]
 # Sphinx notices a changed conf.py but not a changed extension: a new digest rewrites every page.
 primer_ext_digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "_ext").glob("*.py")))).hexdigest()
@@ -73,7 +74,7 @@ nb_mime_priority_overrides = [
     ("latex", "application/pdf", 5),
     ("latex", "image/png", 10),
 ]
-os.environ.update(kernel_environment(ROOT))
+os.environ.update(kernel_environment(ROOT, threads=1))  # as tools/execute.py: outputs don't depend on cores
 
 # -- Citations -----------------------------------------------------------------
 # One shared file, plus one file per chapter (keys prefixed with the chapter slug).
@@ -92,7 +93,7 @@ html_theme = "sphinx_book_theme"
 html_title = project
 html_favicon = "_static/favicon.svg"
 html_static_path = ["_static"]
-templates_path = ["_templates"]  # accessibility fixes to the theme
+templates_path = ["_templates"]  # the theme's layout, less what must go (each names its upstream issue)
 html_css_files = ["primer.css"]
 # The PDF, when `make pdf` has built it, is copied into the site and linked from every page.
 _pdf = BUILDDIR / "latex" / "pytorch-primer.pdf"

@@ -57,7 +57,12 @@ PICTURES = {
     "training": [["digit"], ["loss"], ["accuracy"], ["confusion"]],
     "data": [["batch"]],
     "devices": [["matrix"]],
+    "training-craft": [["validation", "loss"], ["learning rate"], ["dot plot"]],
+    "convolutions": [["photograph"], ["shift"], ["kernels", "feature maps"]],
 }
+
+# Part II's chapters meet the standard for new chapters (issue 14).
+NEW_CHAPTERS = ["training-craft", "convolutions"]
 
 
 @pytest.mark.parametrize("slug", sorted(PICTURES))
@@ -121,6 +126,44 @@ def test_errata_page_lists_corrections_by_chapter(book):
         assert section.select("li"), "a chapter heading with no entries"
     toc = book.page("index.html").select("div.toctree-wrapper a.reference.internal")
     assert "errata.html" in [a["href"] for a in toc]
+
+
+@pytest.mark.parametrize("slug", NEW_CHAPTERS)
+def test_new_chapters_meet_the_standard(book, slug):
+    soup = book.chapter(slug)
+    assert prose_words(soup) >= 1500
+    assert len(soup.select("div.cell_output")) >= 8
+    assert len(soup.select("div.admonition.exercise")) >= 3
+
+
+def test_parts_are_captions_in_the_navigation(book):
+    captions = [c.get_text(strip=True) for c in book.page("index.html").select("p.caption span.caption-text")]
+    parts = [c for c in captions if c.startswith("Part ")]
+    assert parts == ["Part I. Foundations", "Part II. Models", "Part III. Performance and scale"], captions
+    assert captions[-1] == "Appendices"
+
+
+def test_training_craft_touches_the_test_set_once(book):
+    text = book.chapter("training-craft").get_text(" ")
+    assert len(re.findall(r"test accuracy:\s+0\.\d+ \(\d+ of \d+ images\)", text)) == 1
+
+
+def test_cnn_beats_the_mlp_and_holds_up_under_shifts(book):
+    text = book.chapter("convolutions").get_text(" ")
+    found = {name: (float(a), int(n)) for name, a, n in
+             re.findall(r"(MLP|CNN) test accuracy: (0\.\d+) \((\d+) of 450 images\)", text)}
+    assert set(found) == {"MLP", "CNN"}, found
+    assert found["CNN"][0] >= 0.95 and found["CNN"][1] >= found["MLP"][1]
+    assert found["MLP"][0] == pytest.approx(found["MLP"][1] / 450, abs=1e-4)
+    shifts = {int(k): (float(m), float(c)) for k, m, c in
+              re.findall(r"shift (\d) px: MLP accuracy (0\.\d+), CNN accuracy (0\.\d+)", text)}
+    assert sorted(shifts) == [0, 1, 2]
+    assert shifts[0] == (found["MLP"][0], found["CNN"][0])  # shift 0 is the test set itself
+    for k in (1, 2):
+        assert shifts[k][1] > shifts[k][0] + 0.2, shifts  # the CNN holds up far better
+        assert shifts[k][0] < shifts[k - 1][0]  # the MLP falls with every pixel
+    source = (REPO / "chapters" / "convolutions.md").read_text()
+    assert re.search(r"assert .*cnn.*>=.*mlp", source, re.I)  # hidden checks hold the prose to it
 
 
 # -- Chapter 1 ---------------------------------------------------------------------------------
