@@ -15,10 +15,10 @@ export BOOK_BUILDDIR := $(abspath $(BUILDDIR))
 
 TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
             texlive-fonts-extra texlive-xetex tex-gyre fonts-freefont-otf xindy
-TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx
+TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx default-jre-headless
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test apt execute venv lock lint chapter bench FORCE
+.PHONY: help html pdf livehtml serve clean test check apt execute venv lock lint chapter bench FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -57,6 +57,7 @@ execute: $(VENV)/.installed ## execute changed chapters into the cache (part of 
 
 # What the site is built from: when none of it changed, `make html` has nothing to do.
 SOURCES := $(shell find conf.py index.md errata.md reports.md references.bib requirements.txt chapters _ext _static _templates \
+             tools/publish.py tools/postbuild.py tools/primer_css.py \
              -type f -not -path '*/__pycache__/*' 2>/dev/null) $(wildcard $(BUILDDIR)/latex/pytorch-primer.pdf)
 STAMP := $(BUILDDIR)/.html-built
 ENVKEY := $(BUILDDIR)/.html-env
@@ -71,6 +72,7 @@ $(STAMP): $(VENV)/.installed $(SOURCES) $(ENVKEY)
 	@$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/staging/html \
 	  || { rm -f $(BUILDDIR)/doctrees/environment.pickle; \
 	       echo "make html: the build failed; $(BUILDDIR)/html still holds the last good build." >&2; exit 1; }
+	@# a copy of the staging folder, made light (tools/postbuild.py), replaces the site in one swap
 	@$(PY) $(HERE)/tools/publish.py $(BUILDDIR)/staging/html $(BUILDDIR)/html
 	@touch $@
 
@@ -126,11 +128,26 @@ bench: $(VENV)/.installed $(BENCH)/node_modules/.installed ## measure build spee
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)
 
-apt: ## install the Debian packages the PDF and the tests need (TeX Live, Chromium, nginx)
+apt: ## install the Debian packages the PDF and the tests need (TeX Live, Chromium, nginx, Java)
 	@$(HERE)/tools/ensure-apt $(TEST_PKGS)
+
+# The W3C Nu HTML Checker (tests/test_html.py), exactly as tools/vnu/package-lock.json pins it
+# (again whenever the lock changes). --ignore-scripts: its install script would download a Java;
+# it runs on Debian's (default-jre-headless, in TEST_PKGS).
+VNU := $(HERE)/tools/vnu
+$(VNU)/node_modules/.installed: $(VNU)/package-lock.json $(VNU)/package.json
+	@command -v npm >/dev/null || $(HERE)/tools/ensure-apt nodejs npm
+	npm ci --prefix $(VNU) --ignore-scripts --engine-strict --no-audit --no-fund --loglevel=error
+	@touch $@
 
 # The tests build the book from scratch into a temporary folder. With BOOK_TEST_BUILT=DIR they
 # test the finished `make pdf html` in DIR instead (its output in DIR/build.log), as CI does, so
-# that what is tested is what is published.
-test: $(VENV)/.installed apt ## run the whole test suite (builds the book from scratch)
-	cd $(HERE) && $(VENV)/bin/pytest tests
+# that what is tested is what is published. pytest.ini: the markers, the per-test time limit.
+test: $(VENV)/.installed apt $(VNU)/node_modules/.installed ## run the whole test suite (builds the book from scratch)
+	cd $(HERE) && $(VENV)/bin/pytest tests --durations=25
+
+# The quick tier, for authors after an edit: the book built into $(BUILDDIR) as `make html` builds
+# it (only what changed executes), then every test but the browser's, the PDF's and the slow ones.
+check: $(VENV)/.installed $(VNU)/node_modules/.installed ## quick tests after an edit: build, content, failures (no browser, PDF)
+	@$(HERE)/tools/ensure-apt default-jre-headless
+	cd $(HERE) && BOOK_TEST_REUSE=$(abspath $(BUILDDIR)) $(VENV)/bin/pytest tests -m "not browser and not pdf and not slow" --durations=10

@@ -15,6 +15,11 @@
   print their output only: paper cannot fold code away, as the web page does.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
+- Where the theme's or an extension's markup is wrong, it is fixed where it is made (a node's
+  HTML visitor, a template block), each next to the upstream issue it works around; the
+  versions they were written against are checked by primer_guard.py. What makes pages light
+  and cannot be done while Sphinx writes them (one stylesheet, icon fonts cut down) is
+  tools/postbuild.py, run on the copy of the site about to be published.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from markupsafe import Markup
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
@@ -74,21 +80,13 @@ def check_notebook_header(app: Sphinx, docname: str, source: list[str]) -> None:
         )
 
 
-def tidy_output(app: Sphinx, exception: Exception | None) -> None:
-    """Keep only what readers need in the HTML output."""
+def finish_output(app: Sphinx, exception: Exception | None) -> None:
+    """The PDF into the site; MyST-NB's execution reports out of it. (What is published is
+    chosen by tools/publish.py.)"""
     if app.builder.format != "html":
         return
-    # The themes copy Jinja partials into _static/; they are not pages.
-    for partial in Path(app.outdir, "_static").glob("*webpack-macros.html"):
-        partial.unlink()
-    # Not loaded by any page: the theme's CSS draws the icons (see primer_icons.py).
-    for script in Path(app.outdir, "_static", "scripts").glob("fontawesome.js*"):
-        script.unlink()
     if app.config.primer_pdf:  # the book as a PDF, linked from every page
         shutil.copyfile(app.config.primer_pdf, Path(app.outdir, PDF_NAME))
-    sources = Path(app.outdir, "_sources")  # left empty by html_copy_source = False
-    if sources.is_dir() and not any(sources.iterdir()):
-        sources.rmdir()
     reports = Path(app.outdir) / "reports"
     if reports.is_dir():
         target = Path(app.outdir).parent / "reports"
@@ -234,131 +232,116 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
                 bundle.write(extra, str(extra.relative_to(chapters_dir)))
 
 
+SEARCH_PAGE = "search"  # its template's inline scripts call doctools.js at once: left as it is
+
+
 def defer_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     """No script blocks the first paint: files load with `defer`, and inline snippets (which
     use what documentation_options.js defines) become module scripts, which are deferred too.
     Deferred and module scripts run in document order once the page is parsed. Pages without
-    tabs do not load sphinx-design's tab script."""
-    from sphinx.builders.html._assets import _JavaScript
+    tabs do not load sphinx-design's tab script.
 
-    if pagename == "search":  # its template's inline scripts call doctools.js right away
+    Works around: Sphinx has no setting to defer its own scripts (documentation_options.js,
+    doctools.js, sphinx_highlight.js), and sphinx-design adds design-tabs.js to every page
+    (docs/upstream-reports.md; related: sphinx-doc/sphinx#13917, executablebooks/meta#119).
+    Only public API: the page's `script_files`, and app.add_js_file, which Sphinx documents
+    as adding a script to the one page when called from html-page-context."""
+    if pagename == SEARCH_PAGE:
         return
     scripts = context.get("script_files", [])
-    if "sd-tab-set" not in context.get("body", ""):  # sphinx-design's tab script, on pages with no tabs
-        scripts[:] = [js for js in scripts if not (js.filename or "").endswith("design-tabs.js")]
-    for i, js in enumerate(scripts):
+    has_tabs = "sd-tab-set" in context.get("body", "")
+    # Each script is taken out and added again, changed or not, so that their order stays.
+    for js in list(scripts):
+        filename = str(js.filename or "")
+        if filename and not (filename.startswith("_static/") or "://" in filename):
+            continue  # add_js_file could not give it back under the same name
+        scripts.remove(js)
+        if filename.endswith("design-tabs.js") and not has_tabs:
+            continue
         attributes = dict(js.attributes)
-        if "async" in attributes or "defer" in attributes or attributes.get("type") == "module":
-            continue
-        if js.filename:
-            attributes["defer"] = "defer"
-        elif attributes.get("body"):
-            attributes["type"] = "module"
-        scripts[i] = _JavaScript(js.filename, priority=js.priority, **attributes)
+        if not ({"async", "defer"} & set(attributes) or attributes.get("type") == "module"):
+            if filename:
+                attributes["defer"] = "defer"
+            elif attributes.get("body"):
+                attributes["type"] = "module"
+        app.add_js_file(filename.removeprefix("_static/") or None, priority=js.priority, **attributes)
 
 
-STYLESHEET = re.compile(r'<link (?=[^>]*rel="stylesheet")[^>]*href="([^"?]+)(?:\?[^"]*)?"[^>]*/>\n?')
-CSS_IMPORT = re.compile(r"""@import\s+(?:url\()?(['"])([^'"]+)\1\)?\s*;""")
-CSS_URL = re.compile(r"""url\((['"]?)(?![a-z]+:|/|#)([^)'"]+)\1\)""")
-BUNDLE = "_static/primer-bundle.css"
+ASSET_TAG = r'[ \t]*<(?:script|link)\b[^>]*?\b(?:src|href)="(?:[^"]*/)?{name}(?:\?[^"]*)?"[^>]*>(?:</script>)?[ \t]*\n?'
 
 
-def site_pages(outdir: Path) -> list[Path]:
-    """The HTML pages (not the theme's Jinja partials that land in _static/)."""
-    return sorted(p for p in outdir.rglob("*.html") if "_static" not in p.relative_to(outdir).parts)
+class ThemeChanged(Exception):
+    """A template block no longer holds what _templates/layout.html removes from it."""
 
 
-def bundle_stylesheets(outdir: Path, icons: set[str] | None) -> None:
-    """One stylesheet instead of eleven: every page links _static/primer-bundle.css, the
-    concatenation (in the same order) of the stylesheets Sphinx and the themes link, less the
-    rules no page can use (primer_css). Each request for a render-blocking file costs a round
-    trip before the first paint, and every byte of it delays that paint."""
-    import hashlib
-    import json
-    import posixpath
-
-    listing = outdir.parent / "primer-bundle.json"  # the order, for builds that write no page
-    pages = site_pages(outdir)
-    order = json.loads(listing.read_text()) if listing.exists() else []
-    for page in pages:  # pages written by this build still link the original files
-        hrefs = STYLESHEET.findall(page.read_text(encoding="utf8"))
-        if len(hrefs) > 1:
-            base = page.parent.relative_to(outdir).as_posix()
-            order = [posixpath.normpath(posixpath.join(base, h)) for h in hrefs]
-            break
-    if not order:
-        return
-    listing.write_text(json.dumps(order))
-    def stylesheet(name: str) -> str:
-        """A stylesheet with its @imports inlined and its url()s relative to _static/."""
-        folder = posixpath.dirname(name)
-
-        def rebase(m: re.Match) -> str:
-            target = posixpath.normpath(posixpath.join(folder, m.group(2)))
-            return f"url({m.group(1)}{posixpath.relpath(target, '_static')}{m.group(1)})"
-
-        def inline(m: re.Match) -> str:
-            return stylesheet(posixpath.normpath(posixpath.join(folder, m.group(2))))
-
-        css = (outdir / name).read_text(encoding="utf8")
-        return f"/* {name} */\n" + CSS_URL.sub(rebase, CSS_IMPORT.sub(inline, css))
-
-    bundle = "\n".join(stylesheet(name) for name in order)
-    if icons is not None:
-        from primer_icons import drop_unused_icon_rules
-
-        bundle = drop_unused_icon_rules(bundle, icons)
-    from primer_css import purge, used_names
-
-    (outdir.parent / "primer-bundle.full.css").write_text(bundle, encoding="utf8")  # for the tests
-    bundle = purge(bundle, used_names(outdir, pages))
-    (outdir / BUNDLE).write_text(bundle, encoding="utf8")
-    version = hashlib.sha256(bundle.encode()).hexdigest()[:10]
-    for page in pages:
-        html = page.read_text(encoding="utf8")
-        links = list(STYLESHEET.finditer(html))
-        if not links:
-            continue
-        href = posixpath.relpath(BUNDLE, page.parent.relative_to(outdir).as_posix() or ".")
-        tag = f'<link rel="stylesheet" href="{href}?v={version}" />\n'
-        new = html[: links[0].start()] + tag + STYLESHEET.sub("", html[links[0].start():])
-        if new != html:
-            page.write_text(new, encoding="utf8")
+def without_assets(html: str, *names: str) -> Markup:
+    """A template block's markup less the <script> and <link> tags that load NAMES (file
+    names). For _templates/layout.html, which calls super() and removes only what must go; a
+    name not found means the theme changed, and the build stops saying so."""
+    html = str(html)
+    for name in names:
+        html, count = re.subn(ASSET_TAG.format(name=re.escape(name)), "", html)
+        if not count:
+            raise ThemeChanged(
+                f"_templates/layout.html removes {name} from a block of the theme's layout, but the "
+                f"block no longer loads it: the theme changed; re-check the workaround "
+                f"(_ext/primer_guard.py lists them)"
+            )
+    return Markup(html)
 
 
-IMG_TAG = re.compile(r'<img ([^>]*?)src="([^"]*_images/[^"]+\.png)"([^>]*?)\s*/?>')
+def template_helpers(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    context["without_assets"] = without_assets
 
 
-def polish_html(app: Sphinx, exception: Exception | None) -> None:
-    """Small fixes to the written pages that no setting offers:
-    - figures drawn by cells get their intrinsic width and height, so the page does not jump
-      while they load (CSS keeps them responsive);
-    - MyST-NB's "Toggle hidden content" label on hidden cells is dropped: it hid the visible
-      "Show the solution ..." text from screen readers (WCAG 2.5.3, label in name).
-    """
-    if exception is not None or app.builder.format != "html":
-        return
-    import functools
+def visit_hide_cell(self, node: nodes.Element) -> None:
+    """The toggle of a hidden cell (MyST-NB's HideCodeCellNode): MyST-NB's own markup less two
+    faults. Its two labels were <p> elements, which a <summary> may not hold (phrasing content
+    only; the W3C checker's only errors on these pages), so here they are <span>s (primer.css
+    styles them as MyST-NB styled the <p>s). And an aria-label "Toggle hidden content" hid the
+    visible label ("Show the solution ...") from screen readers (WCAG 2.5.3, label in name);
+    without it the summary is named by what it shows. Report: docs/upstream-reports.md."""
+    from html import escape
+
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
+    self.body.append(f'<span class="collapsed admonition-title">{escape(node["prompt_show"])}</span>\n')
+    self.body.append(f'<span class="expanded admonition-title">{escape(node["prompt_hide"])}</span>\n')
+    self.body.append("</summary>\n")
+
+
+def depart_hide_cell(self, node: nodes.Element) -> None:
+    self.body.append("</details>\n")
+
+
+def png_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk."""
     import struct
 
-    outdir = Path(app.outdir)
+    try:
+        with path.open("rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
 
-    def sized(page: Path, match: re.Match) -> str:
-        before, src, after = match.groups()
-        if " width=" in before + after:
-            return match.group(0)
-        try:
-            width, height = struct.unpack(">II", (page.parent / src).read_bytes()[16:24])  # PNG IHDR
-        except (OSError, struct.error):
-            return match.group(0)
-        return f'<img {before}src="{src}" width="{width}" height="{height}"{after} />'
 
-    bundle_stylesheets(outdir, getattr(app, "primer_icon_names", None))
-    for page in site_pages(outdir):
-        html = page.read_text(encoding="utf8")
-        new = IMG_TAG.sub(functools.partial(sized, page), html).replace('<summary aria-label="Toggle hidden content">', "<summary>")
-        if new != html:
-            page.write_text(new, encoding="utf8")
+class SizeImages(SphinxPostTransform):
+    """PNG figures (the outputs of code cells) carry their pixel size as width and height, so
+    the page does not move while they load; primer.css keeps them fluid."""
+
+    default_priority = 900  # after MyST-NB picks the PNG from each output's formats
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        for image in self.document.findall(nodes.image):
+            uri = image.get("uri", "")
+            if {"width", "height", "scale"} & set(image.attributes) or "://" in uri:
+                continue
+            if uri.lower().endswith(".png") and (size := png_size(Path(self.env.srcdir, uri))):
+                image["width"], image["height"] = (str(n) for n in size)
 
 
 def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
@@ -423,18 +406,22 @@ class DropHiddenInputsInPrint(SphinxPostTransform):
 
 
 def setup(app: Sphinx) -> dict:
-    app.setup_extension("primer_icons")
+    from myst_nb.sphinx_ import HideCodeCellNode
+
+    app.setup_extension("primer_guard")  # the versions the workarounds were written against
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
     app.connect("env-get-outdated", outdated_by_execution)
     app.add_post_transform(DropHiddenInputsInPrint)
+    app.add_post_transform(SizeImages)
     app.connect("doctree-read", add_verified_note)
     app.connect("build-finished", write_notebooks)
     app.connect("html-page-context", add_download_buttons, priority=600)
+    app.connect("html-page-context", template_helpers)
     app.connect("html-page-context", defer_scripts, priority=900)
-    app.connect("build-finished", polish_html, priority=900)  # after the themes write their CSS
     app.add_html_math_renderer("mathml", (visit_math_mathml, None), (visit_displaymath_mathml, None))
+    app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell, depart_hide_cell))
     app.add_node(
         youtube,
         html=(visit_youtube_html, None),
@@ -444,5 +431,5 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("youtube", YouTube)
     app.add_js_file("primer.js", loading_method="defer")
     app.connect("source-read", check_notebook_header)
-    app.connect("build-finished", tidy_output)
+    app.connect("build-finished", finish_output)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -24,7 +24,7 @@ def number_chapters_across_parts(app: Sphinx, env) -> list[str]:
         if not numbers:
             continue  # an unnumbered toctree (the appendices)
         chapter += 1
-        def on(number):
+        def on(number, chapter=chapter):
             return (chapter, *number[1:]) if number else number
 
         renumbered = {anchor: on(number) for anchor, number in numbers.items()}

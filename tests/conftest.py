@@ -1,10 +1,22 @@
-"""Shared fixtures: the book is built once per test session, from scratch, into a temporary folder."""
+"""Shared fixtures: the book is built once per test session, from scratch, into a temporary folder.
+
+Tiers (pytest.ini registers the markers): `make check` runs every test not marked `browser`
+(Chromium), `pdf` (TeX Live) or `slow` (executes chapters again), on an incremental build;
+`make test` runs them all on a clean build.
+
+Work that only some tests need and that takes long, the PDF and a second execution of every
+chapter, starts in the background as soon as the book is built, when a selected test needs it;
+the test that needs it waits for it. Those tests, and the browser's, run after the others
+(`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
+test depends on another having run: each fixture starts its work itself when nothing has.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,21 +31,41 @@ MAKE = ["make", "--no-print-directory", "-f", str(REPO / "Makefile")]
 
 
 def toctree_chapters() -> list[str]:
-    """The chapters the book lists, in order, read from index.md's toctree."""
+    """The chapters the book lists, in order, read from index.md's toctrees (one per part)."""
     text = (REPO / "index.md").read_text()
-    block = re.search(r"```\{toctree\}\n(.*?)```", text, re.S).group(1)
-    return [line.strip().removeprefix("chapters/") for line in block.splitlines()
+    blocks = re.findall(r"```\{toctree\}\n(.*?)```", text, re.S)
+    return [line.strip().removeprefix("chapters/") for block in blocks for line in block.splitlines()
             if line.strip().startswith("chapters/")]
 
 
 CHAPTERS = toctree_chapters()
 
 
+def stop(process: subprocess.Popen) -> None:
+    """End PROCESS and what it started in its session (make's recipes, execute.py's workers)."""
+    if process.poll() is None:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, sig)
+                process.wait(timeout=10)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
 def run_make(target: str, builddir: Path, cwd: Path = REPO, timeout: int = 1800, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*MAKE, "-C", str(cwd), target, f"BUILDDIR={builddir}"],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **env},
-    )
+    """`make TARGET` in CWD. Stopped whole when the test is (a timeout, Ctrl-C)."""
+    process = subprocess.Popen([*MAKE, "-C", str(cwd), target, f"BUILDDIR={builddir}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, **env}, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except BaseException:
+        stop(process)
+        raise
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def fixture_book(dest: Path) -> Path:
@@ -63,16 +95,82 @@ class Build:
         return self.page(f"chapters/{slug}.html")
 
 
+# -- Background work -------------------------------------------------------------------------
+
+class Job:
+    """A command running beside the tests; its output (stdout and stderr) goes to LOG."""
+
+    def __init__(self, args: list[str], log: Path):
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                                            start_new_session=True)
+
+    def result(self) -> tuple[int, str]:
+        """Wait for it: (exit status, output)."""
+        try:
+            status = self.process.wait()
+        except BaseException:
+            stop(self.process)
+            raise
+        return status, self.log.read_text(encoding="utf8", errors="replace")
+
+
+class Background:
+    """The session's jobs by name, each started once; what is still running at the end is stopped."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.jobs = folder, {}
+
+    def start(self, name: str, args: list[str]) -> Job:
+        if name not in self.jobs:
+            self.jobs[name] = Job(args, self.folder / f"{name}.log")
+        return self.jobs[name]
+
+    def pdf(self, book: Build) -> Job:
+        """`make pdf` into the book's build folder (the cache is warm: nothing executes again)."""
+        return self.start("pdf", [*MAKE, "-C", str(REPO), "pdf", f"BUILDDIR={book.builddir}"])
+
+    def second_execution(self, book: Build) -> Job:
+        """Every chapter executed again, as a clean build does (tools/execute.py), into a cache
+        of its own."""
+        return self.start("second_execution", [sys.executable, str(REPO / "tools" / "execute.py"),
+                                               "--cache", str(self.folder / "second-cache")])
+
+
 @pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Build:
+def background(tmp_path_factory):
+    jobs = Background(tmp_path_factory.mktemp("background"))
+    yield jobs
+    for job in jobs.jobs.values():
+        stop(job.process)
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that wait for background work after the others, the browser's (which keep
+    every core busy) last; file order otherwise. So the second execution and the PDF run while
+    the single-threaded tests leave a core idle. Nothing depends on this order."""
+    def rank(item) -> int:
+        if item.get_closest_marker("browser"):
+            return 2
+        return 1 if {"pdf", "second_execution"} & set(item.fixturenames) else 0
+    items.sort(key=rank)
+
+
+# -- The book --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def book(request, tmp_path_factory, background) -> Build:
     """A clean `make html` of the whole book (fresh cache: every chapter executes).
 
-    For quick iteration on the tests alone, BOOK_TEST_REUSE=DIR builds into DIR instead and
-    keeps it between runs (so only what changed executes). CI never sets it.
+    BOOK_TEST_REUSE=DIR builds into DIR instead and keeps it between runs, so that only what
+    changed executes (`make check` sets it to the author's build folder). CI never sets it.
 
     BOOK_TEST_BUILT=DIR tests a finished build made from an empty folder, `make pdf html` into
     DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that build
     and publishes it (.github/workflows/book.yml).
+
+    Then the background work the selected tests need starts: the PDF, a second execution.
     """
     built = os.environ.get("BOOK_TEST_BUILT")
     if built:
@@ -80,27 +178,36 @@ def book(tmp_path_factory) -> Build:
         log = builddir / "build.log"
         assert log.is_file() and (builddir / "html" / "index.html").is_file(), \
             f"BOOK_TEST_BUILT={built}: no finished build there (`make pdf html`, its output in build.log)"
-        return Build(builddir, log.read_text(encoding="utf8"))
-    reuse = os.environ.get("BOOK_TEST_REUSE")
-    builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
-    setup = run_make("venv", builddir)  # pip's own chatter stays out of the build's output
-    assert setup.returncode == 0, setup.stdout + setup.stderr
-    result = run_make("html", builddir)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
-    return Build(builddir, output, fresh=not reuse)
+        build = Build(builddir, log.read_text(encoding="utf8"))
+    else:
+        reuse = os.environ.get("BOOK_TEST_REUSE")
+        builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
+        setup = run_make("venv", builddir)  # pip's own chatter stays out of the build's output
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        # An up-to-date build would print nothing; without its stamp every chapter is checked
+        # against the cache and Sphinx writes what changed (tests read that output).
+        (builddir / ".html-built").unlink(missing_ok=True)
+        result = run_make("html", builddir)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
+        build = Build(builddir, output, fresh=not reuse)
+    wanted = {name for item in request.session.items for name in item.fixturenames}
+    if "second_execution" in wanted:
+        background.second_execution(build)
+    if "pdf" in wanted and not built:
+        background.pdf(build)
+    return build
 
 
 @pytest.fixture(scope="session")
-def pdf(book) -> Path:
-    """`make pdf` into the same build folder (the cache is warm: nothing executes again); with
-    BOOK_TEST_BUILT, the PDF that build made."""
+def pdf(book, background) -> Path:
+    """`make pdf` into the same build folder; with BOOK_TEST_BUILT, the PDF that build made."""
     path = book.builddir / "latex" / "pytorch-primer.pdf"
     if os.environ.get("BOOK_TEST_BUILT"):
         assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf html`"
         return path
-    result = run_make("pdf", book.builddir)
-    assert result.returncode == 0, f"make pdf failed:\n{(result.stdout + result.stderr)[-6000:]}"
+    status, output = background.pdf(book).result()
+    assert status == 0, f"make pdf failed:\n{output[-6000:]}"
     assert path.is_file()
     return path
 
@@ -109,6 +216,46 @@ def pdf(book) -> Path:
 def pdf_text(pdf) -> str:
     assert shutil.which("pdftotext"), "pdftotext is missing: install poppler-utils (make test does)"
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="session")
+def second_execution(book, background) -> Path:
+    """The cache of a second, independent execution of every chapter (the determinism test)."""
+    status, output = background.second_execution(book).result()
+    assert status == 0, output[-6000:]
+    return background.folder / "second-cache"
+
+
+def executed_notebooks(cache_dir: Path) -> dict[str, tuple]:
+    """{chapter: (the executed notebook in CACHE_DIR for the chapter's current code, its run
+    time in seconds)}, for every chapter in the cache."""
+    from jupyter_cache import get_cache
+
+    from execute import conf_value, read_notebook
+
+    cache = get_cache(str(cache_dir))
+    extensions = conf_value("myst_enable_extensions", REPO / "conf.py")
+    found = {}
+    for slug in CHAPTERS:
+        try:
+            record = cache.match_cache_notebook(read_notebook(REPO / "chapters" / f"{slug}.md", extensions))
+        except KeyError:
+            continue
+        found[slug] = (cache.get_cache_bundle(record.pk).nb, record.data.get("execution_seconds", 0))
+    return found
+
+
+# -- The fixture book --------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Path:
+    """The fixture book built once, successfully, without a repository URL. Tests that change it
+    work on a copy."""
+    root = fixture_book(tmp_path_factory.mktemp("fixture") / "book")
+    result = run_make("html", root / "_build", cwd=root, BOOK_REPOSITORY_URL="")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2" in (root / "_build" / "html" / "chapters" / "ok.html").read_text()
+    return root
 
 
 def normalise(text: str) -> str:

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import fixture_book, run_make
 
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # six builds, four executions of the fixture book
+
 CHAPTER = """---
 jupytext:
   text_representation:

@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from conftest import REPO
+
+pytestmark = pytest.mark.timeout(60)
 
 TOOL = REPO / "tools" / "canary_compare.py"
 OLD_WARNING = "{build}/staging/html/chapters/tensors.html: WARNING: a warning both builds print"

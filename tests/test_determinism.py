@@ -1,10 +1,10 @@
 """Two clean builds give the same executed outputs, cell for cell (cells tagged `timing` aside)."""
 
 import re
-import subprocess
-import sys
 
-from conftest import CHAPTERS, REPO
+import pytest
+
+from conftest import CHAPTERS, REPO, executed_notebooks
 
 
 def merged(outputs):
@@ -22,34 +22,24 @@ def merged(outputs):
 
 
 def outputs_by_chapter(cache_dir):
-    from jupyter_cache import get_cache
-
-    cache = get_cache(str(cache_dir))
+    """{chapter: [(source, outputs) of each code cell but those tagged timing]} from CACHE_DIR."""
     result = {}
-    for record in cache.list_cache_records():
-        nb = cache.get_cache_bundle(record.pk).nb
-        cells = []
-        for cell in nb.cells:
-            if cell.cell_type != "code" or "timing" in cell.metadata.get("tags", []):
-                continue
-            cells.append((cell.source, merged(cell.get("outputs", []))))
-        result[record.uri] = cells
+    for slug, (nb, _) in executed_notebooks(cache_dir).items():
+        result[slug] = [(cell.source, merged(cell.get("outputs", []))) for cell in nb.cells
+                        if cell.cell_type == "code" and "timing" not in cell.metadata.get("tags", [])]
     return result
 
 
-def test_two_clean_builds_give_identical_outputs(book, tmp_path):
-    second = tmp_path / "cache"
-    run = subprocess.run([sys.executable, str(REPO / "tools" / "execute.py"), "--cache", str(second)],
-                         capture_output=True, text=True, cwd=REPO)
-    assert run.returncode == 0, run.stdout + run.stderr
-    first, again = outputs_by_chapter(book.builddir / ".jupyter_cache"), outputs_by_chapter(second)
-    chapters = {uri for uri in first if uri.split("/")[-1][:-3] in CHAPTERS}
-    assert len(chapters) == len(CHAPTERS)
-    for uri in sorted(chapters):
-        assert uri in again, uri
-        assert len(first[uri]) == len(again[uri]), uri
-        for (source, out1), (_, out2) in zip(first[uri], again[uri], strict=True):
-            assert out1 == out2, f"{uri}: outputs differ between two builds for the cell:\n{source}"
+@pytest.mark.slow
+def test_two_clean_builds_give_identical_outputs(book, second_execution):
+    """The build's execution and a second one (tools/execute.py into a cache of its own, as a
+    clean build runs it; started in the background when the book is built)."""
+    first, again = outputs_by_chapter(book.builddir / ".jupyter_cache"), outputs_by_chapter(second_execution)
+    assert sorted(first) == sorted(again) == sorted(CHAPTERS)
+    for slug in CHAPTERS:
+        assert len(first[slug]) == len(again[slug]), slug
+        for (source, out1), (_, out2) in zip(first[slug], again[slug], strict=True):
+            assert out1 == out2, f"{slug}: outputs differ between two builds for the cell:\n{source}"
 
 
 def test_timing_cells_are_the_only_exception(book):

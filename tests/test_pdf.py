@@ -3,7 +3,11 @@
 import shutil
 import subprocess
 
+import pytest
+
 from conftest import CHAPTERS, heading_text, normalise
+
+pytestmark = pytest.mark.pdf
 
 
 def test_pdf_has_every_chapter_title(book, pdf_text):
@@ -70,3 +74,9 @@ def test_pdf_shows_figures_without_the_code_the_web_folds(book, pdf_text):
             checked += 1
             assert own[0][:40] not in text, f"{slug}: folded code printed: {own[0]!r}"
     assert checked >= 5
+
+
+def test_pdf_groups_the_chapters_into_parts(pdf_text):
+    text = normalise(pdf_text)
+    for number, title in [("I", "Foundations"), ("II", "Models"), ("III", "Performance and scale")]:
+        assert f"Part {number} {title}" in text, title  # the \\part page

@@ -30,6 +30,7 @@ def test_readthedocs_config_is_valid_and_builds_what_make_html_builds():
     assert config["sphinx"] == {"configuration": "conf.py", "builder": "html", "fail_on_warning": True}
     assert "pdf" in config["formats"]
     assert "python tools/execute.py" in config["build"]["jobs"]["pre_build"]
+    assert "python tools/postbuild.py $READTHEDOCS_OUTPUT/html" in config["build"]["jobs"]["post_build"]
     assert config["build"]["tools"]["python"] == "3.11"
 
 
@@ -220,10 +221,13 @@ def test_workflow_issue_script_opens_updates_and_closes_one_issue(tmp_path):
 def test_dependabot_updates_pip_actions_and_npm_weekly():
     config = load_yaml(REPO / ".github" / "dependabot.yml")
     jsonschema.validate(config, json.loads((SCHEMAS / "dependabot-2.0.schema.json").read_text()))
-    updates = {u["package-ecosystem"]: u for u in config["updates"]}
-    assert {k: u["directory"] for k, u in updates.items()} == {"pip": "/", "github-actions": "/", "npm": "/tools/bench"}
-    assert all(u["schedule"]["interval"] == "weekly" for u in updates.values())
-    for name in ["requirements.in", "requirements.txt", "tools/bench/package.json", "tools/bench/package-lock.json"]:
+    directories = sorted((u["package-ecosystem"], u["directory"]) for u in config["updates"])
+    assert directories == [("github-actions", "/"), ("npm", "/tools/bench"), ("npm", "/tools/vnu"), ("pip", "/")]
+    assert all(u["schedule"]["interval"] == "weekly" for u in config["updates"])
+    updates = {u["directory"]: u for u in config["updates"] if u["package-ecosystem"] == "npm"}
+    updates["npm"] = updates["/tools/bench"]
+    for name in ["requirements.in", "requirements.txt", "tools/bench/package.json", "tools/bench/package-lock.json",
+                 "tools/vnu/package.json", "tools/vnu/package-lock.json"]:
         assert (REPO / name).is_file()
     # Lighthouse stays on a major that runs on Debian 12's Node (18.19): the lock, the
     # manifest and Dependabot's ignore rule agree.
@@ -284,7 +288,7 @@ def test_lint_reports_a_bad_code_cell_by_chapter_and_line(tmp_path):
 
 def test_make_help_lists_the_targets():
     out = subprocess.run(["make", "-C", str(REPO), "help"], capture_output=True, text=True, check=True).stdout
-    for target in ["html", "pdf", "livehtml", "serve", "clean", "test", "lint", "chapter"]:
+    for target in ["html", "pdf", "livehtml", "serve", "clean", "test", "check", "lint", "chapter"]:
         assert re.search(rf"make {target}\b", out), target
 
 

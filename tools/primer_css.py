@@ -1,4 +1,4 @@
-"""Drop the CSS rules no page can use.
+"""Drop the CSS rules no page can use (tools/postbuild.py, over the copy of the site to publish).
 
 The themes ship all of Bootstrap and every component's styles: about 450 KB of CSS that blocks
 the first paint, most of it for classes the book never writes. A rule is kept when each class
@@ -10,7 +10,7 @@ the site's scripts (which add classes such as `show` or `tooltip` at run time). 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterable
 
 # Classes the scripts build from parts (Bootstrap's `bs-${name}-${placement}`)
 SAFE_PREFIXES = ("bs-tooltip-", "bs-popover-")
@@ -26,16 +26,15 @@ CLASS = re.compile(r"\." + NAME)
 ID = re.compile(r"#" + NAME)
 
 
-def used_names(outdir: Path, pages: list[Path]) -> set[str]:
-    """Every class and id the pages write, and every word in the site's scripts."""
+def used_names(pages: Iterable[str], scripts: Iterable[str]) -> set[str]:
+    """Every class and id the pages (their HTML) write, and every word in the site's scripts."""
     names: set[str] = set()
-    for page in pages:
-        html = page.read_text(encoding="utf8")
+    for html in pages:
         for value in CLASS_ATTR.findall(html):
             names.update(value.split())
         names.update(ID_ATTR.findall(html))
-    for script in (outdir / "_static").rglob("*.js"):
-        names.update(WORD.findall(script.read_text(encoding="utf8", errors="replace")))
+    for script in scripts:
+        names.update(WORD.findall(script))
     return names
 
 
@@ -93,7 +92,7 @@ def blocks(css: str):
             i = j
         elif c in "\"'":
             i = end_of_string(css, i)
-        elif c == ";" :
+        elif c == ";":
             yield css[start:i + 1].strip(), None
             i = start = i + 1
         elif c == "{":
@@ -134,3 +133,18 @@ def purge(css: str, names: set[str]) -> str:
             if kept:
                 out.append(f"{','.join(kept)}{{{body}}}")
     return "\n".join(out)
+
+
+def style_rules(css: str, context: str = ""):
+    """Every style rule, as (the grouping at-rules around it, one selector, its declarations),
+    one per selector of its selector list; for checking what purge() kept and dropped."""
+    for prelude, body in blocks(css):
+        if body is None:
+            continue
+        if prelude.startswith("@"):
+            keyword = re.match(r"@([\w-]+)", prelude).group(1).lower()
+            if keyword in GROUPING:
+                yield from style_rules(body, f"{context}{prelude} ")
+        else:
+            for selector in split_selectors(prelude):
+                yield context.strip(), selector, body.strip()
