@@ -154,8 +154,6 @@ def run_audit(book, site, browser, scheme: str) -> list[dict]:
         page.on("pageerror", lambda e, errors=record["errors"]: errors.append(str(e)))
         page.goto(f"{site}/{path}", wait_until="networkidle")
         page.evaluate(script)
-        known = page.evaluate("tags => axe.getRules(tags).map(r => r.ruleId)", AXE_TAGS)
-        assert set(LAYOUT_RULES) <= set(known), f"axe {page.evaluate('axe.version')} has no {LAYOUT_RULES}"
         start(page, record)
         while len(running) >= SLOTS:
             finish()

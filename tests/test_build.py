@@ -115,9 +115,3 @@ def test_css_purge_keeps_every_rule_a_page_or_script_can_use():
     assert "/*! licence */" in out
     for gone in ["ordinary comment", ".unused,", ".unused .used", "#gone-id", "@media print", ".unused{display: none}"]:
         assert gone not in kept, gone
-
-
-def test_site_css_is_the_purged_bundle(book):
-    full = (book.builddir / "staging" / "primer-bundle.full.css").stat().st_size
-    shipped = (book.html / "_static" / "primer-bundle.css").stat().st_size
-    assert shipped < full / 2, (shipped, full)
