@@ -4,8 +4,9 @@ Tiers (pytest.ini registers the markers): `make check` runs every test not marke
 (Chromium), `pdf` (TeX Live) or `slow` (executes chapters again), on an incremental build;
 `make test` runs them all on a clean build.
 
-Work that only some tests need and that takes long, the PDF and a second execution of every
-chapter, starts in the background as soon as the book is built, when a selected test needs it;
+Work that only some tests need and that takes long, the PDF, a second execution of every
+chapter and the accessibility audit (tests/axe_audit.py), starts in the background as soon as
+the book is built, when a selected test needs it;
 the test that needs it waits for it. Those tests, and the browser's, run after the others
 (`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
 test depends on another having run: each fixture starts its work itself when nothing has.
@@ -122,20 +123,31 @@ class Background:
     def __init__(self, folder: Path):
         self.folder, self.jobs = folder, {}
 
-    def start(self, name: str, args: list[str]) -> Job:
+    def start(self, name: str, args: list[str], nice: int = 0) -> Job:
+        """NICE > 0: the job yields the CPU to the tests (they run one at a time, the job fills
+        the idle cores), for a job with no time limit of its own to miss."""
         if name not in self.jobs:
-            self.jobs[name] = Job(args, self.folder / f"{name}.log")
+            self.jobs[name] = Job(["nice", "-n", str(nice), *args], self.folder / f"{name}.log")
         return self.jobs[name]
 
     def pdf(self, book: Build) -> Job:
         """`make pdf` into the book's build folder (the cache is warm: nothing executes again)."""
-        return self.start("pdf", [*MAKE, "-C", str(REPO), "pdf", f"BUILDDIR={book.builddir}"])
+        return self.start("pdf", [*MAKE, "-C", str(REPO), "pdf", f"BUILDDIR={book.builddir}"], nice=10)
 
     def second_execution(self, book: Build) -> Job:
         """Every chapter executed again, as a clean build does (tools/execute.py), into a cache
-        of its own."""
+        of its own. Not niced: each cell has its time limit (conf.py)."""
         return self.start("second_execution", [sys.executable, str(REPO / "tools" / "execute.py"),
                                                "--cache", str(self.folder / "second-cache")])
+
+    def audit(self, book: Build) -> Job:
+        """tests/axe_audit.py (axe-core in Chromium) over a copy of the site as built: a later
+        test publishes the site again, with the PDF."""
+        site = self.folder / "site"
+        if "audit" not in self.jobs:
+            shutil.copytree(book.html, site)
+        return self.start("audit", [sys.executable, str(REPO / "tests" / "axe_audit.py"), str(site),
+                                    str(self.folder / "audit.json")], nice=10)
 
 
 @pytest.fixture(scope="session")
@@ -147,9 +159,9 @@ def background(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that wait for background work after the others, the browser's (which keep
-    every core busy) last; file order otherwise. So the second execution and the PDF run while
-    the single-threaded tests leave a core idle. Nothing depends on this order."""
+    """The tests that wait for background work after the others (the PDF's, the determinism
+    test), the browser's last (they wait for the audit); file order otherwise. So the background
+    work runs while the tests, one at a time, leave a core idle. Nothing depends on this order."""
     def rank(item) -> int:
         if item.get_closest_marker("browser"):
             return 2
@@ -170,7 +182,8 @@ def book(request, tmp_path_factory, background) -> Build:
     DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that build
     and publishes it (.github/workflows/book.yml).
 
-    Then the background work the selected tests need starts: the PDF, a second execution.
+    Then the background work the selected tests need starts: the PDF, a second execution, the
+    accessibility audit.
     """
     built = os.environ.get("BOOK_TEST_BUILT")
     if built:
@@ -196,6 +209,8 @@ def book(request, tmp_path_factory, background) -> Build:
         background.second_execution(build)
     if "pdf" in wanted and not built:
         background.pdf(build)
+    if "audits" in wanted:
+        background.audit(build)
     return build
 
 

@@ -9,27 +9,20 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
+import json
 import shutil
 import threading
-from collections import deque
 from pathlib import Path
 
 import pytest
 
+from axe_audit import NARROW, PHONE_CHAPTER, WIDE, QuietHandler
+from axe_audit import pages as site_pages
 from chromium import EXECUTABLE as CHROMIUM
 from chromium import FLAGS
 from conftest import CHAPTERS
 
 pytestmark = pytest.mark.browser
-
-WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +48,7 @@ def browser():
 
 
 def pages(book) -> list[str]:
-    return sorted(str(p.relative_to(book.html)) for p in book.html.rglob("*.html"))
+    return site_pages(book.html)
 
 
 class Visit:
@@ -84,103 +77,23 @@ class Visit:
         self.context.close()
 
 
-# At the phone width the theme moves the page's chrome (the header's buttons; the navigation and
-# the contents become dialogs) and the content reflows; colours and what content is shown do not
-# change with the width (the CSS's width breakpoints style the header and the sidebars only).
-# So at the phone width axe runs every rule on each page that is its own kind (the home page, the
-# back matter, search, the index: all small) and on one chapter, the one with the most kinds of
-# content (slides as grids that stack, a table that scrolls, the video, code, figures,
-# exercises): the chapters share one template. On every other chapter it runs the rules that
-# measure the reflowed layout: what scrolls sideways must be reachable by keyboard, and what is
-# clicked must be big enough or far enough apart.
-PHONE_CHAPTER = "what-is-pytorch"
-LAYOUT_RULES = ["scrollable-region-focusable", "target-size"]
-SLOTS = (os.cpu_count() or 1) + 1  # pages at once (own renderer processes): one loads, the rest are audited
-# Started, not awaited, so that the next page loads while this one is audited. At the phone
-# width after the resize: the theme updates what scrolls 300 ms after a resize.
-START = "([o, delay]) => { window.primerAxe = new Promise(r => setTimeout(r, delay)).then(() => axe.run(document, o)) }"
-SUMMARY = """() => window.primerAxe.then(r => r.violations.map(v => (
-  {id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map(n => n.target)})))"""
-
-
-def phone_rules(path: str) -> list[str] | None:
-    """The rules axe runs on PATH at the phone width: None for every rule of AXE_TAGS."""
-    every = not path.startswith("chapters/") or path == f"chapters/{PHONE_CHAPTER}.html"
-    return None if every else LAYOUT_RULES
-
-
-def run_audit(book, site, browser, scheme: str) -> list[dict]:
-    """Every page loaded at the desktop width in one context of the scheme, audited with axe-core
-    (violations only), then resized to the phone width and audited again (phone_rules); SLOTS
-    pages at a time. Every request that leaves localhost and every console error is noted."""
-    import axe_playwright_python
-
-    script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf8")
-    context = browser.new_context(color_scheme=scheme, viewport=WIDE)
-    if scheme == "dark":
-        context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
-    results, running = [], deque()
-
-    def start(page, record, delay=0):
-        rules = record["rules"]
-        run_only = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
-        page.evaluate(START, [{"runOnly": run_only, "resultTypes": ["violations"]}, delay])
-        running.append((page, record))
-
-    def finish():
-        page, record = running.popleft()
-        record["violations"] = page.evaluate(SUMMARY)
-        record["theme"] = page.evaluate("document.documentElement.dataset.theme")
-        results.append(record)
-        if record["width"] == WIDE["width"]:
-            page.set_viewport_size(NARROW)
-            start(page, {**record, "width": NARROW["width"], "rules": phone_rules(record["path"])}, delay=600)
-        else:
-            page.close()
-
-    for path in pages(book):
-        record = {"path": path, "width": WIDE["width"], "rules": None, "outside": [], "errors": []}
-        page = context.new_page()
-
-        def route(route, outside=record["outside"]):
-            if route.request.url.startswith(site):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on("console", lambda m, errors=record["errors"]: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e, errors=record["errors"]: errors.append(str(e)))
-        page.goto(f"{site}/{path}", wait_until="networkidle")
-        page.evaluate(script)
-        start(page, record)
-        while len(running) >= SLOTS:
-            finish()
-    while running:
-        finish()
-    context.close()
-    return results
-
-
 @pytest.fixture(scope="module")
-def audits(book, site, browser):
-    """run_audit's records for a scheme, run once per module when a test first asks for it."""
-    done = {}
-
-    def audit(scheme: str) -> list[dict]:
-        if scheme not in done:
-            done[scheme] = run_audit(book, site, browser, scheme)
-        return done[scheme]
-
-    return audit
+def audits(book, background) -> dict[str, list[dict]]:
+    """tests/axe_audit.py's records by colour scheme: axe-core over every page at the desktop
+    width, and at the phone width where the layout differs (its docstring says which rules
+    where). It starts in the background as soon as the book is built."""
+    status, output = background.audit(book).result()
+    assert status == 0, f"tests/axe_audit.py failed:\n{output[-6000:]}"
+    return json.loads((background.folder / "audit.json").read_text(encoding="utf8"))
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_violation_on_any_page(book, audits, scheme):
     problems = []
-    records = audits(scheme)
+    records = audits[scheme]
     assert {r["path"] for r in records} == set(pages(book))
+    phone = {r["path"] for r in records if r["width"] == NARROW["width"] and r["rules"] is None}
+    assert f"chapters/{PHONE_CHAPTER}.html" in phone, f"every rule at the phone width on {sorted(phone)} alone"
     for r in records:
         assert r["theme"] == scheme, f"{r['path']} @{r['width']}px is drawn {r['theme']}"
         rules = "" if r["rules"] is None else f" ({', '.join(r['rules'])})"
@@ -191,7 +104,7 @@ def test_axe_finds_no_violation_on_any_page(book, audits, scheme):
 
 def test_no_request_leaves_localhost_and_no_console_error(audits):
     """On every page axe visits, in both schemes, at both widths."""
-    for record in [*audits("light"), *audits("dark")]:
+    for record in [*audits["light"], *audits["dark"]]:
         where = f"{record['path']} @{record['width']}px"
         assert not record["outside"], f"{where} requested {record['outside']}"
         assert not record["errors"], f"{where} console: {record['errors']}"
