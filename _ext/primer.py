@@ -314,25 +314,23 @@ def depart_hide_cell(self, node: nodes.Element) -> None:
     self.body.append("</details>\n")
 
 
-def png_size(path: Path) -> tuple[int, int] | None:
-    """Width and height from a PNG's IHDR chunk."""
-    import struct
+def image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height of a PNG or JPEG (Pillow reads the header only)."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
-        with path.open("rb") as f:
-            head = f.read(24)
-    except OSError:
+        with Image.open(path) as image:
+            return image.size if image.format in ("PNG", "JPEG") else None
+    except (OSError, UnidentifiedImageError):
         return None
-    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
-        return None
-    return struct.unpack(">II", head[16:24])
 
 
 class SizeImages(SphinxPostTransform):
-    """PNG figures (the outputs of code cells) carry their pixel size as width and height, so
-    the page does not move while they load; primer.css keeps them fluid."""
+    """Figures (the outputs of code cells, PNG or JPEG) carry their pixel size as width and
+    height, so the page does not move while they load (primer.css keeps them fluid), and load
+    lazily: a figure further down the page is fetched as the reader scrolls to it."""
 
-    default_priority = 900  # after MyST-NB picks the PNG from each output's formats
+    default_priority = 900  # after MyST-NB picks one image from each output's formats
     formats = ("html",)
 
     def run(self, **kwargs) -> None:
@@ -340,8 +338,9 @@ class SizeImages(SphinxPostTransform):
             uri = image.get("uri", "")
             if {"width", "height", "scale"} & set(image.attributes) or "://" in uri:
                 continue
-            if uri.lower().endswith(".png") and (size := png_size(Path(self.env.srcdir, uri))):
+            if uri.lower().endswith((".png", ".jpg", ".jpeg")) and (size := image_size(Path(self.env.srcdir, uri))):
                 image["width"], image["height"] = (str(n) for n in size)
+                image["loading"] = "lazy"
 
 
 def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

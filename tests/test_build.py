@@ -66,7 +66,8 @@ def test_search_index_covers_every_chapter(book):
 
 def test_pages_are_light(book):
     """What keeps pages fast (make bench measures the result): one stylesheet, no script that
-    blocks the first paint, no Font Awesome script, a subset icon font, sized figures."""
+    blocks the first paint, no Font Awesome script, a subset icon font, sized figures that load
+    as the reader scrolls, none of them heavy."""
     for page in [book.html / "index.html", *(book.html / "chapters").glob("*.html")]:  # (search.html aside)
         soup = book.page(str(page.relative_to(book.html)))
         sheets = soup.select('link[rel="stylesheet"]')
@@ -75,7 +76,9 @@ def test_pages_are_light(book):
             assert script.has_attr("defer") or script.has_attr("async"), (page, script["src"])
         assert not soup.select('script[src*="fontawesome"], script[src*="searchindex"]'), page
         for img in soup.select("div.cell_output img"):
-            assert img.get("width") and img.get("height"), (page, img["src"])
+            assert img.get("width") and img.get("height") and img.get("loading") == "lazy", (page, img["src"])
+            size = (page.parent / img["src"]).stat().st_size
+            assert size < 150_000, f"{page.name}: a {size // 1000} KB figure ({img['src']}): a photograph as JPEG?"
         assert soup.select_one('link[rel="icon"]')
     fonts = list((book.html / "_static").glob("primer-icons-*.woff2"))
     assert fonts and all(f.stat().st_size < 20_000 for f in fonts)
