@@ -27,7 +27,7 @@ torch_version = package_version("torch").split("+")[0]
 
 # -- Sources -------------------------------------------------------------------
 # Only the book itself: README, CONTRIBUTING, tests and the chapter template are not pages.
-include_patterns = ["index.md", "chapters/*.md", "errata.md", "reports.md"]
+include_patterns = ["index.md", "chapters/*.md", "setup.md", "errata.md", "reports.md"]
 exclude_patterns = ["_build", ".venv", "chapters/_*.md"]
 root_doc = "index"
 
@@ -123,7 +123,7 @@ html_theme_options = {
 # -- LaTeX / PDF ---------------------------------------------------------------
 latex_engine = "xelatex"
 latex_documents = [(root_doc, "pytorch-primer.tex", project, author, "manual")]
-latex_appendices = ["errata", "reports"]  # index.md lists them for the web only
+latex_appendices = ["setup", "errata", "reports"]  # index.md lists them for the web only
 latex_show_urls = "footnote"
 latex_elements = {
     "papersize": "a4paper",

@@ -187,9 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     extensions = conf_value("myst_enable_extensions", conf)
     builddir = Path(os.environ.get("BOOK_BUILDDIR", root / "_build"))
     cache_dir = (args.cache or builddir / ".jupyter_cache").resolve()
-    files = [f.resolve() for f in args.files] or sorted(
-        p for p in [root / "index.md", *(root / "chapters").glob("*.md")]
-        if p.exists() and not p.name.startswith("_")
+    files = [f.resolve() for f in args.files] or sorted(  # the pages conf.py builds
+        {p for pattern in conf_value("include_patterns", conf) for p in root.glob(pattern)
+         if p.suffix == ".md" and not p.name.startswith("_")}
     )
 
     from jupyter_cache import get_cache
