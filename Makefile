@@ -18,7 +18,7 @@ TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx default-jre-headless
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test check apt execute venv lock lint chapter bench FORCE
+.PHONY: help html pdf livehtml serve clean test check apt execute venv lock lint chapter bench gpu-check FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -106,6 +106,9 @@ serve: ## serve the built site at http://127.0.0.1:8000
 
 lint: $(VENV)/.installed ## the pre-commit hooks on every file (ruff on code cells, codespell, ...)
 	cd $(HERE) && $(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+gpu-check: $(VENV)/.installed ## on a CUDA machine: run every GPU-only block of the book, print a table
+	@$(PY) $(HERE)/tools/gpu_check.py
 
 chapter: $(VENV)/.installed ## start a chapter from the template: make chapter NAME=my-slug
 	@$(PY) $(HERE)/tools/new_chapter.py "$(NAME)"
