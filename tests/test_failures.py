@@ -20,6 +20,7 @@ CASES = {
     "raises": ["chapters/ok.md:21: code cell 2", "raised an error", "y = x / 0", "ZeroDivisionError: division by zero"],
     "syntax-error": ["chapters/ok.md:21: code cell 2", "def broken(:", "SyntaxError: invalid syntax"],
     "timeout": ["chapters/ok.md:17: code cell 1", "timed out", "time.sleep(30)", "longer than the 3 s timeout"],
+    "dead-rank": ["chapters/ok.md:21: code cell 2", "raised an error", "CalledProcessError", "torch.distributed.run"],
     "dead-kernel": ["chapters/ok.md:21: code cell 2", "killed its kernel", "os._exit(1)", "kernel died"],
     "import-missing": ["chapters/ok.md:21: code cell 2", "ModuleNotFoundError: No module named 'package_that_is_not_installed'", "requirements.txt"],
     "no-header": ["chapters/ok.md:1:", "no jupytext notebook header", "silently not run"],
