@@ -81,7 +81,7 @@ def test_the_books_gpu_blocks_each_run_on_their_own():
     blocks = gpu_check.collect()
     admonitions = sum(1 for page in gpu_check.pages() for line in page.read_text().splitlines()
                       if line.startswith(":class:") and "gpu" in line.split())
-    assert admonitions >= 7, "the GPU-only code of devices, convolutions, training-craft, saving ..."
+    assert admonitions >= 10, "the GPU-only code of devices, convolutions, attention, performance, distributed ..."
     assert len({(b.page, b.title) for b in blocks}) == admonitions, "a gpu admonition without a python block"
     for b in blocks:
         ast.parse(b.code)
