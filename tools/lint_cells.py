@@ -44,6 +44,36 @@ def cell_script(path: Path) -> tuple[str, list[int]]:
     return "\n".join(lines) + "\n", origin
 
 
+# Calls whose value, left as a cell's last expression, is shown as an object at a memory address
+# that changes between runs (`<torch._C.Generator at 0x7f...>`): the determinism test fails.
+ADDRESS_SHOWN = {"manual_seed", "seed"}
+
+
+def address_outputs(path: Path) -> list[str]:
+    """Cells that end with a bare `torch.manual_seed(...)`, shown as `<... at 0x...>`."""
+    import ast
+
+    nb = read_notebook(path, conf_value("myst_enable_extensions", ROOT / "conf.py"))
+    md_lines = path.read_text(encoding="utf8").splitlines()
+    found = []
+    for cell, start in zip(nb.cells, nb.metadata["source_map"], strict=True):
+        if cell.cell_type != "code" or cell.source.lstrip().startswith(("%", "!")):
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:
+            continue  # ruff reports it
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+                and getattr(last.value.func, "attr", getattr(last.value.func, "id", "")) in ADDRESS_SHOWN:
+            shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+            first_line = cell.source.splitlines()[0]
+            first = next((i + 1 for i in range(start, len(md_lines)) if md_lines[i] == first_line), start + 1)
+            found.append(f"{shown}:{first + last.lineno - 1}: the cell shows the object this call returns, "
+                         "at a memory address that changes every run: assign it (`_ = torch.manual_seed(0)`)")
+    return found
+
+
 def main(argv: list[str]) -> int:
     files = [Path(a).resolve() for a in argv] or sorted((ROOT / "chapters").glob("*.md"))
     ruff = Path(sys.executable).with_name("ruff")
@@ -65,6 +95,10 @@ def main(argv: list[str]) -> int:
             line = origin[finding["location"]["row"] - 1]
             shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
             print(f"{shown}:{line}: {finding['code']} {finding['message']}")
+            problems += 1
+    for path in files:
+        for finding in address_outputs(path):
+            print(finding)
             problems += 1
     if problems:
         print(f"{problems} problem(s) in code cells", file=sys.stderr)
