@@ -7,7 +7,7 @@ BUILDDIR ?= _build
 PYTHON   ?= python3
 VENV     := $(HERE)/.venv
 PY       := $(VENV)/bin/python
-SPHINXOPTS ?=
+SPHINXOPTS ?= -j auto
 LIVEPORT ?= 8000
 SPHINX   := $(VENV)/bin/sphinx-build -q -n -W --keep-going $(SPHINXOPTS)
 # conf.py and tools/execute.py read it (the execution cache, the PDF to link)
