@@ -15,10 +15,10 @@ export BOOK_BUILDDIR := $(abspath $(BUILDDIR))
 
 TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
             texlive-fonts-extra texlive-xetex tex-gyre fonts-freefont-otf xindy
-TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx default-jre-headless
+TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx default-jre-headless epubcheck
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf livehtml serve clean test check apt execute venv lock lint chapter bench gpu-check FORCE
+.PHONY: help html pdf epub livehtml serve clean test check apt execute venv lock lint chapter bench gpu-check FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -52,22 +52,31 @@ lock: $(VENV)/.installed ## resolve requirements.in into the hashed lock require
 	@rm -f $(HERE)/requirements.lock.new
 	@echo "requirements.txt: $$(grep -c '^[A-Za-z0-9].*==' $(HERE)/requirements.txt) distributions locked with hashes"
 
-execute: $(VENV)/.installed ## execute changed chapters into the cache (part of html and pdf)
+execute: $(VENV)/.installed ## execute changed chapters into the cache (part of html, pdf and epub)
 	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
 
 # What the site is built from: when none of it changed, `make html` has nothing to do.
-SOURCES := $(shell find conf.py index.md errata.md reports.md references.bib requirements.txt chapters _ext _static _templates \
-             tools/publish.py tools/postbuild.py tools/primer_css.py \
-             -type f -not -path '*/__pycache__/*' 2>/dev/null) $(wildcard $(BUILDDIR)/latex/pytorch-primer.pdf)
+SOURCES := $(shell find conf.py index.md setup.md errata.md reports.md glossary.md references.bib requirements.txt chapters _ext _static _templates \
+             tools/publish.py tools/postbuild.py tools/primer_css.py tools/execute.py requirements-reader.txt tools/reader \
+             -type f -not -path '*/__pycache__/*' 2>/dev/null) $(wildcard $(BUILDDIR)/latex/pytorch-primer.pdf) \
+           $(wildcard $(BUILDDIR)/epub/pytorch-primer.epub)
 STAMP := $(BUILDDIR)/.html-built
 ENVKEY := $(BUILDDIR)/.html-env
+
+# ONNX Runtime Web for the digits demo (_ext/primer_demo.py copies the two files it needs into the
+# site), exactly as tools/demo/package-lock.json pins it (again whenever the lock changes).
+DEMO := $(HERE)/tools/demo
+$(DEMO)/node_modules/.installed: $(DEMO)/package-lock.json $(DEMO)/package.json
+	@command -v npm >/dev/null || $(HERE)/tools/ensure-apt nodejs npm
+	npm ci --prefix $(DEMO) --ignore-scripts --engine-strict --no-audit --no-fund --loglevel=error
+	@touch $@
 
 html: ## build the web book into $(BUILDDIR)/html (published only if the build is clean)
 	@test -f $(BUILDDIR)/html/index.html || rm -f $(STAMP)
 	@$(MAKE) --no-print-directory -f $(HERE)/Makefile $(STAMP)
 	@echo "The book is in $(BUILDDIR)/html/index.html"
 
-$(STAMP): $(VENV)/.installed $(SOURCES) $(ENVKEY)
+$(STAMP): $(VENV)/.installed $(DEMO)/node_modules/.installed $(SOURCES) $(ENVKEY)
 	@$(PY) $(HERE)/tools/execute.py --root $(CURDIR)
 	@$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/staging/html \
 	  || { rm -f $(BUILDDIR)/doctrees/environment.pickle; \
@@ -79,8 +88,8 @@ $(STAMP): $(VENV)/.installed $(SOURCES) $(ENVKEY)
 # The settings read from the environment: a change rebuilds the site.
 $(ENVKEY): FORCE
 	@mkdir -p $(BUILDDIR)
-	@echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL)" | cmp -s - $@ 2>/dev/null \
-	  || echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL)" > $@
+	@echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL) BOOK_SITE_URL=$(BOOK_SITE_URL)" | cmp -s - $@ 2>/dev/null \
+	  || echo "BOOK_REPOSITORY_URL=$(BOOK_REPOSITORY_URL) BOOK_SITE_URL=$(BOOK_SITE_URL)" > $@
 
 FORCE:
 
@@ -92,7 +101,18 @@ pdf: execute ## build the PDF into $(BUILDDIR)/latex/pytorch-primer.pdf
 	  || { tail -40 $(BUILDDIR)/latex/make.log; echo "make pdf: LaTeX failed; the log is $(BUILDDIR)/latex/pytorch-primer.log" >&2; exit 1; }
 	@echo "The PDF is $(BUILDDIR)/latex/pytorch-primer.pdf"
 
-livehtml: $(VENV)/.installed ## preview at http://127.0.0.1:8000, rebuilding on every save
+# EPUBCheck's errors fail the target; its report is also in $(BUILDDIR)/epubcheck.log. Run as
+# `java -jar`: Debian's /usr/bin/epubcheck is the jar itself, which needs binfmt_misc to start.
+epub: execute ## build the EPUB into $(BUILDDIR)/epub/pytorch-primer.epub and check it (EPUBCheck)
+	@$(HERE)/tools/ensure-apt epubcheck
+	@$(SPHINX) -b epub -d $(BUILDDIR)/doctrees-epub . $(BUILDDIR)/epub \
+	  || { rm -f $(BUILDDIR)/doctrees-epub/environment.pickle; exit 1; }
+	@java -jar /usr/share/java/epubcheck.jar $(BUILDDIR)/epub/pytorch-primer.epub >$(BUILDDIR)/epubcheck.log 2>&1; \
+	  status=$$?; grep -E '^(FATAL|ERROR|WARNING)|^Messages:' $(BUILDDIR)/epubcheck.log; \
+	  [ $$status -eq 0 ] || { echo "make epub: EPUBCheck found errors; its report is $(BUILDDIR)/epubcheck.log" >&2; exit 1; }
+	@echo "The EPUB is $(BUILDDIR)/epub/pytorch-primer.epub"
+
+livehtml: $(VENV)/.installed $(DEMO)/node_modules/.installed ## preview at http://127.0.0.1:8000, rebuilding on every save
 	$(VENV)/bin/sphinx-autobuild -n --keep-going -d $(BUILDDIR)/doctrees-live . $(BUILDDIR)/live \
 	  --pre-build "$(PY) $(HERE)/tools/execute.py --root $(CURDIR)" \
 	  --ignore "$(abspath $(BUILDDIR))" --ignore "$(CURDIR)/.venv" --ignore "$(CURDIR)/.git" \
@@ -131,7 +151,7 @@ bench: $(VENV)/.installed $(BENCH)/node_modules/.installed ## measure build spee
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)
 
-apt: ## install the Debian packages the PDF and the tests need (TeX Live, Chromium, nginx, Java)
+apt: ## install the Debian packages the PDF and the tests need (TeX Live, Chromium, nginx, Java, EPUBCheck)
 	@$(HERE)/tools/ensure-apt $(TEST_PKGS)
 
 # The W3C Nu HTML Checker (tests/test_html.py), exactly as tools/vnu/package-lock.json pins it
@@ -144,13 +164,13 @@ $(VNU)/node_modules/.installed: $(VNU)/package-lock.json $(VNU)/package.json
 	@touch $@
 
 # The tests build the book from scratch into a temporary folder. With BOOK_TEST_BUILT=DIR they
-# test the finished `make pdf html` in DIR instead (its output in DIR/build.log), as CI does, so
-# that what is tested is what is published. pytest.ini: the markers, the per-test time limit.
+# test the finished `make pdf epub html` in DIR instead (its output in DIR/build.log), as CI
+# does, so that what is tested is what is published. pytest.ini: the markers, the time limit.
 test: $(VENV)/.installed apt $(VNU)/node_modules/.installed ## run the whole test suite (builds the book from scratch)
 	cd $(HERE) && $(VENV)/bin/pytest tests --durations=25
 
 # The quick tier, for authors after an edit: the book built into $(BUILDDIR) as `make html` builds
 # it (only what changed executes), then every test but the browser's, the PDF's and the slow ones.
-check: $(VENV)/.installed $(VNU)/node_modules/.installed ## quick tests after an edit: build, content, failures (no browser, PDF)
+check: $(VENV)/.installed $(VNU)/node_modules/.installed ## quick tests after an edit: build, content, failures (no browser, PDF, EPUB)
 	@$(HERE)/tools/ensure-apt default-jre-headless
-	cd $(HERE) && BOOK_TEST_REUSE=$(abspath $(BUILDDIR)) $(VENV)/bin/pytest tests -m "not browser and not pdf and not slow" --durations=10
+	cd $(HERE) && BOOK_TEST_REUSE=$(abspath $(BUILDDIR)) $(VENV)/bin/pytest tests -m "not browser and not pdf and not epub and not slow" --durations=10

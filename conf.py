@@ -27,7 +27,7 @@ torch_version = package_version("torch").split("+")[0]
 
 # -- Sources -------------------------------------------------------------------
 # Only the book itself: README, CONTRIBUTING, tests and the chapter template are not pages.
-include_patterns = ["index.md", "chapters/*.md", "setup.md", "errata.md", "reports.md"]
+include_patterns = ["index.md", "chapters/*.md", "setup.md", "errata.md", "reports.md", "glossary.md"]
 exclude_patterns = ["_build", ".venv", "chapters/_*.md"]
 root_doc = "index"
 
@@ -38,6 +38,9 @@ extensions = [
     "sphinxcontrib.bibtex",
     "primer",  # _ext/primer.py: the book's own guards and helpers
     "primer_parts",  # _ext/primer_parts.py: chapter numbers count on across the parts
+    "primer_overview",  # _ext/primer_overview.py: the landing page's chapters, lines and run times
+    "primer_notebooks",  # _ext/primer_notebooks.py: the readers' notebooks, the Colab button
+    "primer_demo",  # _ext/primer_demo.py: the digits model in the browser (ONNX Runtime Web, tools/demo)
 ]
 # Sphinx notices a changed conf.py but not a changed extension: a new digest rewrites every page.
 primer_ext_digest = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((ROOT / "_ext").glob("*.py")))).hexdigest()
@@ -98,6 +101,8 @@ html_css_files = ["primer.css"]
 # The PDF, when `make pdf` has built it, is copied into the site and linked from every page.
 _pdf = BUILDDIR / "latex" / "pytorch-primer.pdf"
 primer_pdf = str(_pdf) if _pdf.is_file() else None  # _ext/primer.py copies it into the site
+_epub = BUILDDIR / "epub" / "pytorch-primer.epub"  # the EPUB likewise, when `make epub` has built it
+primer_epub = str(_epub) if _epub.is_file() else None
 html_math_renderer = "mathml"  # _ext/primer.py: MathML at build time, no MathJax, no CDN
 html_last_updated_fmt = None
 html_copy_source = False
@@ -118,12 +123,33 @@ html_theme_options = {
     "use_download_button": False,
     "use_fullscreen_button": False,
     "navigation_with_keys": False,
+    # One search field on a wide screen, the sidebar's: pydata-sphinx-theme 0.20 adds a header
+    # with a second one unless this is set (executablebooks/sphinx-book-theme#986). Phones keep
+    # the article header's search button.
+    "navbar_persistent": [],
 }
+
+# -- The hosted site: social preview cards and a sitemap -------------------------
+# Only when the site's address is known: BOOK_SITE_URL (e.g. https://OWNER.github.io/REPO/;
+# the Pages workflow sets it). Set, every page has a canonical link and Open Graph tags, and the
+# site a sitemap.xml; unset, neither extension is loaded and none of them is written.
+book_site_url = os.environ.get("BOOK_SITE_URL", "").strip().rstrip("/")
+if book_site_url:
+    html_baseurl = book_site_url + "/"  # sphinx-sitemap joins page names to it as they are
+    extensions += ["sphinxext.opengraph", "sphinx_sitemap"]
+    ogp_site_url = html_baseurl
+    ogp_social_cards = {"enable": False}  # no per-page PNGs drawn with matplotlib; no image of the book's yet
+    # og:description: each page's front-matter description (_ext/primer_overview.py)
+    # sphinx-sitemap lists the pages written in this build (jdillard/sphinx-sitemap#13): the sitemap
+    # is whole after a full build, as the Pages workflow makes, not after an incremental one.
+    sitemap_url_scheme = "{link}"
+    sitemap_excludes = ["search.html", "genindex.html"]
 
 # -- LaTeX / PDF ---------------------------------------------------------------
 latex_engine = "xelatex"
 latex_documents = [(root_doc, "pytorch-primer.tex", project, author, "manual")]
-latex_appendices = ["setup", "errata", "reports"]  # index.md lists them for the web only
+latex_appendices = ["setup", "errata", "reports", "glossary"]  # index.md lists them for the web only
+latex_use_xindy = True  # the printed index, sorted by xindy (Sphinx's default for xelatex; UTF-8 safe)
 latex_show_urls = "footnote"
 latex_elements = {
     "papersize": "a4paper",
@@ -134,7 +160,6 @@ latex_elements = {
 \setmonofont{FreeMono}
 """,
     "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true",
-    "printindex": "",
     # Glyphs TeX Gyre Pagella lacks (superscript digits in outputs, status marks) come from FreeSerif.
     "preamble": r"""
 \setlength{\headheight}{14pt}
@@ -150,3 +175,24 @@ latex_elements = {
 \newunicodechar{✅}{{\fallbackfont ✓}}\newunicodechar{^^^^fe0f}{}
 """,
 }
+
+# -- EPUB ----------------------------------------------------------------------
+# `make epub`: Sphinx's EPUB 3 builder with its own epub theme; _ext/primer.py (PrimerEpubBuilder)
+# keeps the site's templates and scripts out. Math is MathML, figures PNG or JPEG, as on the web.
+epub_basename = "pytorch-primer"
+epub_title = project
+epub_author = author
+epub_contributor = author
+epub_publisher = author
+epub_copyright = copyright
+epub_description = (
+    "A free book that teaches PyTorch to programmers, "
+    "with every code example executed when the book is built."
+)
+epub_identifier = "urn:uuid:1d0604ce-e351-4d2a-8c01-fb7d66c50224"  # the same for every edition
+epub_uid = "bookid"  # the id of that identifier in content.opf (an XML name)
+version = release  # the EPUB's version (Sphinx warns when it is empty)
+epub_show_urls = "footnote"  # an e-reader may not follow a link out: the address is printed
+# Not in the e-book: the site's icon, and the copy of .buildinfo that Sphinx keeps when the
+# configuration changed (Sphinx leaves out .buildinfo, not it, and warns: "unknown mimetype").
+epub_exclude_files = ["_static/favicon.svg", ".buildinfo.bak"]

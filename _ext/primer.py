@@ -3,16 +3,19 @@
 - A chapter with code cells but no jupytext notebook header would silently not be executed:
   it is an error here, naming the file.
 - ``{youtube}``: a video that loads nothing from YouTube until the reader clicks (a local
-  placeholder, then a privacy-enhanced youtube-nocookie.com player); in the PDF, a link.
+  placeholder, then a privacy-enhanced youtube-nocookie.com player); in the PDF and the EPUB,
+  a link.
 - Math is rendered to MathML when the book is built (latex2mathml), so pages need no MathJax
   and fetch nothing from a CDN; browsers render MathML natively.
-- Each chapter says which PyTorch version it was executed with, and can be downloaded as a
-  Jupyter notebook (generated with jupytext when the site is built; all of them, with the data
-  files they read, also as one zip). When the PDF has been built, every page links to it.
+- Each chapter says which PyTorch version it was executed with, and has a button that downloads
+  it as a Jupyter notebook (primer_notebooks.py writes the notebooks, and the zip of them all).
+  When the PDF or the EPUB has been built, every page links to it.
 - A chapter whose outputs tools/execute.py replaced because a file it reads changed (its code
   did not, so its source is unchanged) is re-read, so the page shows the new outputs.
-- In the PDF, cells tagged ``hide-input`` (code that draws a figure the lesson is not about)
-  print their output only: paper cannot fold code away, as the web page does.
+- In the PDF and the EPUB, cells tagged ``hide-input`` (code that draws a figure the lesson is
+  not about) print their output only: paper cannot fold code away, as the web page does.
+- The EPUB (`make epub`): Sphinx's EPUB 3 builder, less the site's templates and scripts, plus
+  what EPUB 3 requires and Sphinx leaves out (PrimerEpubBuilder), so that EPUBCheck passes.
 - MyST-NB writes execution tracebacks to <outdir>/reports/; they hold local paths and must
   never be published, so they are moved out of the HTML output.
 - Where the theme's or an extension's markup is wrong, it is fixed where it is made (a node's
@@ -32,12 +35,14 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from markupsafe import Markup
 from sphinx.application import Sphinx
+from sphinx.builders.epub3 import Epub3Builder
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 NOTEBOOKS = "notebooks"  # folder of the site that holds the downloadable notebooks
 PDF_NAME = "pytorch-primer.pdf"
+EPUB_NAME = "pytorch-primer.epub"
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +88,12 @@ def check_notebook_header(app: Sphinx, docname: str, source: list[str]) -> None:
 def finish_output(app: Sphinx, exception: Exception | None) -> None:
     """The PDF into the site; MyST-NB's execution reports out of it. (What is published is
     chosen by tools/publish.py.)"""
-    if app.builder.format != "html":
+    if app.builder.format != "html" or app.builder.name == "epub":  # the site only
         return
     if app.config.primer_pdf:  # the book as a PDF, linked from every page
         shutil.copyfile(app.config.primer_pdf, Path(app.outdir, PDF_NAME))
+    if app.config.primer_epub:  # and as an EPUB
+        shutil.copyfile(app.config.primer_epub, Path(app.outdir, EPUB_NAME))
     reports = Path(app.outdir) / "reports"
     if reports.is_dir():
         target = Path(app.outdir).parent / "reports"
@@ -127,6 +134,8 @@ class YouTube(SphinxDirective):
 def visit_youtube_html(self, node: youtube) -> None:
     from html import escape
 
+    if self.builder.name == "epub":
+        return  # the link, as in the PDF: an e-reader plays no video
     vid, title, url = node["video_id"], escape(node["title"]), escape(node["url"])
     self.body.append(
         f'<div class="video-facade" data-video-id="{vid}" data-title="{title}">'
@@ -200,36 +209,19 @@ def add_verified_note(app: Sphinx, doctree: nodes.document) -> None:
     section.insert(1, note)
 
 
-def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
-    """Every chapter as a Jupyter notebook, plus one zip with the files the notebooks read."""
-    if exception is not None or app.builder.format != "html":
+def drop_index_pages_from_latex_toctrees(app: Sphinx, doctree: nodes.document) -> None:
+    """The web's navigation lists the index page (`genindex` in index.md's appendix toctree,
+    inside `only html`); the PDF prints its own index. Sphinx's LaTeX builder inlines every
+    toctree before it drops `only` blocks, and warns that `genindex` is no file
+    (sphinx-doc/sphinx#13733): for LaTeX the entry is taken out when the page is read."""
+    if app.builder.format != "latex":
         return
-    import zipfile
+    from sphinx import addnodes
 
-    import jupytext
-
-    srcdir, outdir = Path(app.srcdir), Path(app.outdir) / NOTEBOOKS
-    outdir.mkdir(parents=True, exist_ok=True)
-    chapters_dir = srcdir / "chapters"
-    chapters = sorted(d for d in app.env.found_docs if is_chapter(d))
-    extras = sorted([*chapters_dir.glob("*.py"), *(chapters_dir / "data").glob("*")])
-    bundle_path = outdir / "pytorch-primer-notebooks.zip"
-    changed = False
-    for docname in chapters:  # only what changed since the last build
-        source, target = srcdir / f"{docname}.md", outdir / (docname.split("/")[-1] + ".ipynb")
-        if not target.exists() or target.stat().st_mtime_ns < source.stat().st_mtime_ns:
-            notebook = jupytext.read(source)
-            notebook.metadata.pop("jupytext", None)  # a plain notebook, not a paired one
-            jupytext.write(notebook, target, fmt="ipynb")
-            changed = True
-    newest = max((p.stat().st_mtime_ns for p in extras), default=0)
-    if changed or not bundle_path.exists() or bundle_path.stat().st_mtime_ns < newest:
-        with zipfile.ZipFile(bundle_path, "w", zipfile.ZIP_DEFLATED) as bundle:
-            for docname in chapters:
-                name = docname.split("/")[-1] + ".ipynb"
-                bundle.write(outdir / name, name)
-            for extra in extras:
-                bundle.write(extra, str(extra.relative_to(chapters_dir)))
+    virtual = {"genindex", "modindex", "search"}  # the pages Sphinx makes, which a toctree may list
+    for toctree in doctree.findall(addnodes.toctree):
+        toctree["entries"] = [(title, ref) for title, ref in toctree["entries"] if ref not in virtual]
+        toctree["includefiles"] = [name for name in toctree["includefiles"] if name not in virtual]
 
 
 SEARCH_PAGE = "search"  # its template's inline scripts call doctools.js at once: left as it is
@@ -300,9 +292,12 @@ def visit_hide_cell(self, node: nodes.Element) -> None:
     only; the W3C checker's only errors on these pages), so here they are <span>s (primer.css
     styles them as MyST-NB styled the <p>s). And an aria-label "Toggle hidden content" hid the
     visible label ("Show the solution ...") from screen readers (WCAG 2.5.3, label in name);
-    without it the summary is named by what it shows. Report: docs/upstream-reports.md."""
+    without it the summary is named by what it shows. Report: docs/upstream-reports.md.
+    In the EPUB, as in the PDF, the content without the toggle."""
     from html import escape
 
+    if self.builder.name == "epub":
+        return
     classes = " ".join(node["classes"])
     self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
     self.body.append(f'<span class="collapsed admonition-title">{escape(node["prompt_show"])}</span>\n')
@@ -311,7 +306,8 @@ def visit_hide_cell(self, node: nodes.Element) -> None:
 
 
 def depart_hide_cell(self, node: nodes.Element) -> None:
-    self.body.append("</details>\n")
+    if self.builder.name != "epub":
+        self.body.append("</details>\n")
 
 
 def image_size(path: Path) -> tuple[int, int] | None:
@@ -344,7 +340,8 @@ class SizeImages(SphinxPostTransform):
 
 
 def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Header buttons: this chapter as a notebook; the whole book as a PDF when it exists."""
+    """Header buttons: this chapter as a notebook; the whole book as a PDF and as an EPUB when
+    they exist."""
     buttons = context.get("header_buttons")
     if buttons is None:
         return
@@ -365,6 +362,14 @@ def add_download_buttons(app: Sphinx, pagename: str, templatename: str, context:
             "tooltip": "Download the whole book as a PDF",
             "icon": "fas fa-file-pdf",
             "label": "download-book-pdf-button",
+        })
+    if app.config.primer_epub:
+        buttons.append({
+            "type": "link",
+            "url": pathto(EPUB_NAME, 1),
+            "tooltip": "Download the whole book as an EPUB, for e-readers",
+            "icon": "fas fa-book",
+            "label": "download-book-epub-button",
         })
 
 
@@ -391,10 +396,11 @@ def outdated_by_execution(app: Sphinx, env, added, changed, removed) -> list[str
 
 
 class DropHiddenInputsInPrint(SphinxPostTransform):
-    """The PDF shows a ``hide-input`` cell's figure without its code (the web folds the code)."""
+    """The PDF and the EPUB show a ``hide-input`` cell's figure without its code (the web folds
+    the code). Before MyST-NB's HideInputCells (199), which wraps that code for folding."""
 
-    default_priority = 200
-    formats = ("latex",)
+    default_priority = 198
+    builders = ("latex", "epub")
 
     def run(self, **kwargs) -> None:
         for cell in list(self.document.findall(nodes.container)):
@@ -404,6 +410,130 @@ class DropHiddenInputsInPrint(SphinxPostTransform):
                         cell.remove(child)
 
 
+# -- EPUB ----------------------------------------------------------------------------------------
+# `make epub`: Sphinx's EPUB 3 builder, which writes the pages with the HTML translator, so what
+# serves only the site is kept out here, and the e-book gets what EPUB 3 requires.
+
+MYSTNB_CSS = re.compile(r"mystnb\.\w+\.css")
+EPUB_CSS_NAME = "primer-epub.css"
+EPUB_CSS = """/* The EPUB's own rules (_ext/primer.py): on a small screen, code wraps rather than
+   running off the page, and figures keep their proportions when they are scaled down. */
+pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+img { height: auto; }
+"""
+EPUB_PROPERTIES = (("mathml", "math"), ("svg", "svg"))  # manifest property, element it declares
+MANIFEST_XHTML = re.compile(r'<item id="[^"]*" href="(?P<href>[^"]*)" media-type="application/xhtml\+xml" />')
+
+
+class Spine(list):
+    """The reading order, each page once (EPUB 3.2 requires it; EPUBCheck RSC-005): Sphinx lists
+    the index twice when a toctree names genindex, once from the toctree and once for
+    epub_use_index (no upstream issue found: docs/upstream-reports.md)."""
+
+    def append(self, item) -> None:
+        if item not in self:
+            super().append(item)
+
+
+class PrimerEpubBuilder(Epub3Builder):
+    """Sphinx's EPUB 3 builder (still named "epub"), less what serves only the site, plus what
+    EPUB 3 requires and Sphinx or an extension leaves out.
+
+    - Sphinx's epub theme alone: _templates/ adapts sphinx-book-theme's layout (its blocks take
+      that theme's assets out, and stop the build when they are not there), and Sphinx applies
+      templates_path to every builder, with no setting per builder.
+    - No scripts: the page scripts (Sphinx's, the extensions', primer.js) serve the site, and an
+      EPUB page with a script needs the manifest property "scripted", which Sphinx never writes.
+    - A stylesheet of its own (EPUB_CSS): code wraps on a small screen.
+    - No MyST-NB stylesheet: its CSS is valid, but EPUBCheck 4.2 (Debian's) reports its custom
+      properties set to nothing, :is() and :has() as errors (w3c/epubcheck#1538, #1289, #1605;
+      fixed in EPUBCheck 5). The epub theme styles code cells and outputs plainly.
+    - content.opf declares the pages that hold MathML or inline SVG with the properties
+      "mathml" and "svg", as EPUB 3 requires (EPUBCheck OPF-014). Sphinx writes no properties
+      (no upstream issue found; docs/upstream-reports.md), and renders content.opf from its own
+      package folder, so no template can add them (as sphinx-doc/sphinx#11184 notes): they are
+      added to the file it wrote, before it is packed.
+    - toc.ncx names the book by its identifier, as content.opf does (sphinx-doc/sphinx#11184:
+      Sphinx writes epub_uid, the name of the identifier's element, which EPUBCheck rejects).
+    - The reading order lists each page once (Spine).
+    - The date is the build's: conf.py sets SOURCE_DATE_EPOCH=0 for the kernels (no dates inside
+      figures), which Sphinx would print as the e-book's date, 1970-01-01.
+    """
+
+    def init_templates(self) -> None:
+        book_templates = self.config.templates_path
+        self.config.templates_path = []
+        try:
+            super().init_templates()
+        finally:
+            self.config.templates_path = book_templates
+
+    def add_js_file(self, filename: str, **kwargs) -> None:
+        pass  # every script, from init_js_files and from the extensions, stays out
+
+    def add_css_file(self, filename: str, **kwargs) -> None:
+        if not MYSTNB_CSS.fullmatch(filename):
+            super().add_css_file(filename, **kwargs)
+
+    def init_css_files(self) -> None:
+        super().init_css_files()
+        self.add_css_file(EPUB_CSS_NAME, priority=900)
+
+    def copy_static_files(self) -> None:
+        super().copy_static_files()
+        Path(self.outdir, "_static", EPUB_CSS_NAME).write_text(EPUB_CSS, encoding="utf-8")
+        # MyST-NB copies its stylesheet in at build-finished, for the next build to pack: not here.
+        for stylesheet in Path(self.outdir, "_static").glob("mystnb.*.css"):
+            stylesheet.unlink()
+
+    def content_metadata(self) -> dict:
+        import time
+
+        metadata = super().content_metadata()
+        metadata["date"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        metadata["spines"] = Spine()
+        return metadata
+
+    def toc_metadata(self, level: int, navpoints: list) -> dict:
+        from html import escape
+
+        return {**super().toc_metadata(level, navpoints), "uid": escape(self.config.epub_identifier)}
+
+    def build_content(self) -> None:
+        super().build_content()
+        opf = Path(self.outdir, "content.opf")
+
+        def declare(item: re.Match) -> str:
+            from html import unescape
+            from urllib.parse import unquote
+
+            page = Path(self.outdir, unquote(unescape(item["href"]))).read_text(encoding="utf-8")
+            found = [name for name, tag in EPUB_PROPERTIES if re.search(rf"<{tag}[\s>]", page)]
+            return item[0].removesuffix(" />") + f' properties="{" ".join(found)}" />' if found else item[0]
+
+        opf.write_text(MANIFEST_XHTML.sub(declare, opf.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+class OpenDropdownsInEpub(SphinxPostTransform):
+    """In the EPUB, sphinx-design's dropdowns (the exercises' solutions) are open, and without
+    their chevron: an e-reader that folds <details> draws its own marker and lets the reader
+    close one; one that cannot shows it whole. The chevron is an inline SVG without the SVG
+    namespace, fine in HTML and invalid in an EPUB's XHTML (EPUBCheck RSC-005; sphinx-design's
+    get_octicon; no upstream issue found: docs/upstream-reports.md)."""
+
+    default_priority = 200  # after sphinx-design's DropdownHtmlTransform (199) made the <details>
+    builders = ("epub",)
+
+    def run(self, **kwargs) -> None:
+        from sphinx_design.dropdown import dropdown_main
+
+        for dropdown in self.document.findall(dropdown_main):
+            dropdown["opened"] = True
+        for marker in list(self.document.findall(nodes.inline)):
+            if "sd-summary-state-marker" in marker["classes"]:
+                marker.parent.remove(marker)
+
+
 def setup(app: Sphinx) -> dict:
     from myst_nb.sphinx_ import HideCodeCellNode
 
@@ -411,11 +541,12 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one
+    app.add_config_value("primer_epub", None, "html")  # path of the built EPUB, if there is one
     app.connect("env-get-outdated", outdated_by_execution)
     app.add_post_transform(DropHiddenInputsInPrint)
     app.add_post_transform(SizeImages)
     app.connect("doctree-read", add_verified_note)
-    app.connect("build-finished", write_notebooks)
+    app.connect("doctree-read", drop_index_pages_from_latex_toctrees)
     app.connect("html-page-context", add_download_buttons, priority=600)
     app.connect("html-page-context", template_helpers)
     app.connect("html-page-context", defer_scripts, priority=900)
@@ -423,10 +554,12 @@ def setup(app: Sphinx) -> dict:
     app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell, depart_hide_cell))
     app.add_node(
         youtube,
-        html=(visit_youtube_html, None),
+        html=(visit_youtube_html, depart_youtube_other),
         latex=(visit_youtube_other, depart_youtube_other),
         text=(visit_youtube_other, depart_youtube_other),
     )
+    app.add_builder(PrimerEpubBuilder, override=True)
+    app.add_post_transform(OpenDropdownsInEpub)
     app.add_directive("youtube", YouTube)
     app.add_js_file("primer.js", loading_method="defer")
     app.connect("source-read", check_notebook_header)

@@ -24,6 +24,7 @@ WRITTEN_AGAINST = {
     "sphinx-book-theme": "1.4.0",
     "myst-nb": "1.4.0",
     "sphinx-design": "0.8.0",
+    "sphinxext-opengraph": "0.13.0",
 }
 
 # package -> the workarounds that depend on it: where, what, and the upstream issue.
@@ -31,6 +32,13 @@ WORKAROUNDS = {
     "sphinx": [
         "_ext/primer.py defer_scripts: Sphinx's own scripts load with `defer` (no setting for it; "
         "docs/upstream-reports.md, related sphinx-doc/sphinx#13917)",
+        "_ext/primer.py PrimerEpubBuilder: the EPUB without templates_path and scripts; content.opf "
+        "declares MathML and SVG pages (docs/upstream-reports.md); toc.ncx names the identifier "
+        "(sphinx-doc/sphinx#11184); the spine lists genindex once (docs/upstream-reports.md)",
+        "_ext/primer.py, _ext/primer_demo.py: no add_node(epub=...), which would hide every HTML "
+        "handler from the EPUB builder (sphinx-doc/sphinx#14587)",
+        "_ext/primer.py drop_index_pages_from_latex_toctrees: no `genindex` in the LaTeX build's "
+        "toctrees, which it inlines before dropping `only` blocks (sphinx-doc/sphinx#13733)",
     ],
     "pydata-sphinx-theme": [
         "_templates/layout.html, block extrahead: no search scripts and index on every page "
@@ -39,15 +47,15 @@ WORKAROUNDS = {
         "(pydata/pydata-sphinx-theme#2379)",
         "_templates/layout.html, block css: light or dark picked before the first paint "
         "(pydata/pydata-sphinx-theme#1857)",
-        "_static/primer.js: the article header's sidebar buttons (pydata/pydata-sphinx-theme#2451)",
         "tools/postbuild.py: Font Awesome webfonts found through the theme's @font-face rules and "
         "subset (pydata/pydata-sphinx-theme#2379)",
         "tools/publish.py: the theme's static/webpack-macros.html is not published "
         "(pydata/pydata-sphinx-theme#1122)",
     ],
     "sphinx-book-theme": [
-        "_static/primer.js: the article header's sidebar buttons "
-        "(executablebooks/sphinx-book-theme#935)",
+        "conf.py, html_theme_options navbar_persistent = []: no header with a second search field "
+        "and the sidebar buttons the theme wires instead of the visible ones "
+        "(executablebooks/sphinx-book-theme#986, executablebooks/sphinx-book-theme#999)",
         "_templates/navbar-logo.html: the logo inside a navigation landmark (docs/upstream-reports.md)",
         "tools/publish.py: the theme's static/sbt-webpack-macros.html is not published "
         "(docs/upstream-reports.md, as pydata/pydata-sphinx-theme#1122)",
@@ -56,10 +64,19 @@ WORKAROUNDS = {
         "_ext/primer.py visit_hide_cell, with its CSS in _static/primer.css: hidden cells' toggles "
         "without <p> in <summary> and without an aria-label that hides their visible label "
         "(docs/upstream-reports.md)",
+        "_ext/primer.py PrimerEpubBuilder: no mystnb.css in the EPUB, whose custom properties set to "
+        "nothing, :is() and :has() EPUBCheck 4.2 rejects (w3c/epubcheck#1538, #1289, #1605); "
+        "MyST-NB copies it at build-finished, after the EPUB is packed",
     ],
     "sphinx-design": [
         "_ext/primer.py defer_scripts: design-tabs.js only on pages with tabs "
         "(docs/upstream-reports.md, related executablebooks/meta#119)",
+        "_ext/primer.py OpenDropdownsInEpub: dropdowns open in the EPUB, their chevron (an SVG "
+        "without the SVG namespace, invalid XHTML) left out (docs/upstream-reports.md)",
+    ],
+    "sphinxext-opengraph": [
+        "_ext/primer_overview.py describe_for_previews: og:description is the page's front-matter "
+        "description, not its first lines (sphinx-doc/sphinxext-opengraph#41, proposed in #147)",
     ],
 }
 

@@ -1,12 +1,12 @@
 """Shared fixtures: the book is built once per test session, from scratch, into a temporary folder.
 
 Tiers (pytest.ini registers the markers): `make check` runs every test not marked `browser`
-(Chromium), `pdf` (TeX Live) or `slow` (executes chapters again), on an incremental build;
-`make test` runs them all on a clean build.
+(Chromium), `pdf` (TeX Live), `epub` (EPUBCheck) or `slow` (executes chapters again), on an
+incremental build; `make test` runs them all on a clean build.
 
-Work that only some tests need and that takes long, the PDF, a second execution of every
-chapter and the accessibility audit (tests/axe_audit.py), starts in the background as soon as
-the book is built, when a selected test needs it;
+Work that only some tests need and that takes long, the PDF, the EPUB, a second execution of
+every chapter and the accessibility audit (tests/axe_audit.py), starts in the background as
+soon as the book is built, when a selected test needs it;
 the test that needs it waits for it. Those tests, and the browser's, run after the others
 (`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
 test depends on another having run: each fixture starts its work itself when nothing has.
@@ -28,6 +28,7 @@ from bs4 import BeautifulSoup
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))  # the project's shared helpers: chromium, repo_copy
+sys.path.insert(0, str(REPO / "chapters"))  # primer_check: the exercises' checks
 MAKE = ["make", "--no-print-directory", "-f", str(REPO / "Makefile")]
 
 
@@ -72,10 +73,12 @@ def run_make(target: str, builddir: Path, cwd: Path = REPO, timeout: int = 1800,
 def fixture_book(dest: Path) -> Path:
     """A tiny book (tests/fixtures/book) with this book's own conf.py, extensions and assets."""
     shutil.copytree(REPO / "tests" / "fixtures" / "book", dest)
-    for name in ["conf.py", "references.bib"]:
+    for name in ["conf.py", "references.bib", "requirements-reader.txt"]:
         shutil.copy(REPO / name, dest / name)
-    for name in ["_ext", "_static", "_templates"]:
+    for name in ["_ext", "_static", "_templates", "tools/reader"]:
         shutil.copytree(REPO / name, dest / name)
+    shutil.copy(REPO / "tools" / "execute.py", dest / "tools")  # _ext/primer_notebooks.py reads chapter_inputs
+    shutil.copy(REPO / "chapters" / "primer_check.py", dest / "chapters")  # exercises' checks (_ext reads it)
     return dest
 
 
@@ -134,6 +137,10 @@ class Background:
         """`make pdf` into the book's build folder (the cache is warm: nothing executes again)."""
         return self.start("pdf", [*MAKE, "-C", str(REPO), "pdf", f"BUILDDIR={book.builddir}"], nice=10)
 
+    def epub(self, book: Build) -> Job:
+        """`make epub` into the book's build folder, EPUBCheck included (nothing executes again)."""
+        return self.start("epub", [*MAKE, "-C", str(REPO), "epub", f"BUILDDIR={book.builddir}"], nice=10)
+
     def second_execution(self, book: Build) -> Job:
         """Every chapter executed again, as a clean build does (tools/execute.py), into a cache
         of its own. Not niced: each cell has its time limit (conf.py)."""
@@ -159,13 +166,14 @@ def background(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that wait for background work after the others (the PDF's, the determinism
-    test), the browser's last (they wait for the audit); file order otherwise. So the background
-    work runs while the tests, one at a time, leave a core idle. Nothing depends on this order."""
+    """The tests that wait for background work after the others (the PDF's, the EPUB's, the
+    determinism test), the browser's last (they wait for the audit); file order otherwise. So the
+    background work runs while the tests, one at a time, leave a core idle. Nothing depends on
+    this order."""
     def rank(item) -> int:
         if item.get_closest_marker("browser"):
             return 2
-        return 1 if {"pdf", "second_execution"} & set(item.fixturenames) else 0
+        return 1 if {"pdf", "epub", "second_execution"} & set(item.fixturenames) else 0
     items.sort(key=rank)
 
 
@@ -178,19 +186,19 @@ def book(request, tmp_path_factory, background) -> Build:
     BOOK_TEST_REUSE=DIR builds into DIR instead and keeps it between runs, so that only what
     changed executes (`make check` sets it to the author's build folder). CI never sets it.
 
-    BOOK_TEST_BUILT=DIR tests a finished build made from an empty folder, `make pdf html` into
-    DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that build
-    and publishes it (.github/workflows/book.yml).
+    BOOK_TEST_BUILT=DIR tests a finished build made from an empty folder, `make pdf epub html`
+    into DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that
+    build and publishes it (.github/workflows/book.yml).
 
-    Then the background work the selected tests need starts: the PDF, a second execution, the
-    accessibility audit.
+    Then the background work the selected tests need starts: the PDF, the EPUB, a second
+    execution, the accessibility audit.
     """
     built = os.environ.get("BOOK_TEST_BUILT")
     if built:
         builddir = Path(built).resolve()
         log = builddir / "build.log"
         assert log.is_file() and (builddir / "html" / "index.html").is_file(), \
-            f"BOOK_TEST_BUILT={built}: no finished build there (`make pdf html`, its output in build.log)"
+            f"BOOK_TEST_BUILT={built}: no finished build there (`make pdf epub html`, its output in build.log)"
         build = Build(builddir, log.read_text(encoding="utf8"))
     else:
         reuse = os.environ.get("BOOK_TEST_REUSE")
@@ -209,6 +217,8 @@ def book(request, tmp_path_factory, background) -> Build:
         background.second_execution(build)
     if "pdf" in wanted and not built:
         background.pdf(build)
+    if "epub" in wanted and not built:
+        background.epub(build)
     if "audits" in wanted:
         background.audit(build)
     return build
@@ -219,10 +229,23 @@ def pdf(book, background) -> Path:
     """`make pdf` into the same build folder; with BOOK_TEST_BUILT, the PDF that build made."""
     path = book.builddir / "latex" / "pytorch-primer.pdf"
     if os.environ.get("BOOK_TEST_BUILT"):
-        assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf html`"
+        assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf epub html`"
         return path
     status, output = background.pdf(book).result()
     assert status == 0, f"make pdf failed:\n{output[-6000:]}"
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def epub(book, background) -> Path:
+    """`make epub` into the same build folder; with BOOK_TEST_BUILT, the EPUB that build made."""
+    path = book.builddir / "epub" / "pytorch-primer.epub"
+    if os.environ.get("BOOK_TEST_BUILT"):
+        assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf epub html`"
+        return path
+    status, output = background.epub(book).result()
+    assert status == 0, f"make epub failed:\n{output[-6000:]}"
     assert path.is_file()
     return path
 
@@ -267,7 +290,7 @@ def fixture_site(tmp_path_factory) -> Path:
     """The fixture book built once, successfully, without a repository URL. Tests that change it
     work on a copy."""
     root = fixture_book(tmp_path_factory.mktemp("fixture") / "book")
-    result = run_make("html", root / "_build", cwd=root, BOOK_REPOSITORY_URL="")
+    result = run_make("html", root / "_build", cwd=root, BOOK_REPOSITORY_URL="", BOOK_SITE_URL="")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2" in (root / "_build" / "html" / "chapters" / "ok.html").read_text()
     return root

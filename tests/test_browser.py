@@ -134,6 +134,27 @@ def test_search_finds_chapter_one_for_autograd(site, browser):
     visit.close()
 
 
+def test_one_search_field_on_a_wide_screen_and_a_search_button_on_a_phone(site, browser):
+    """The theme's header, with a second search field, is gone (conf.py: navbar_persistent); a
+    phone keeps the magnifying glass at the top of the page, which opens a search that works."""
+    searches = "input[type=search], .search-button__button"
+    for path in ("index.html", f"chapters/{CHAPTERS[0]}.html"):
+        visit = Visit(browser, site, path, WIDE)
+        assert visit.page.locator(f"{searches} >> visible=true").count() == 1, path
+        visit.close()
+    visit = Visit(browser, site, "index.html", NARROW)
+    button = visit.page.locator(f"{searches} >> visible=true")
+    assert button.count() == 1
+    button.click()
+    field = visit.page.locator("#pst-search-dialog input[type=search]")
+    field.wait_for(state="visible", timeout=5000)
+    field.fill("autograd")
+    field.press("Enter")
+    visit.page.wait_for_url("**/search.html?q=autograd*", timeout=15000)
+    assert not visit.outside and not visit.errors, visit.outside + visit.errors
+    visit.close()
+
+
 def test_video_loads_only_after_a_click(site, browser):
     visit = Visit(browser, site, "chapters/what-is-pytorch.html")
     assert visit.page.locator("iframe").count() == 0

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import CHAPTERS, REPO, heading_text
+from conftest import CHAPTERS, REPO, executed_notebooks, heading_text, normalise
 
 
 def article(soup):
@@ -149,6 +149,45 @@ def test_parts_are_captions_in_the_navigation(book):
     parts = [c for c in captions if c.startswith("Part ")]
     assert parts == ["Part I. Foundations", "Part II. Models", "Part III. Performance and scale"], captions
     assert captions[-2:] == ["Closing", "Appendices"], captions
+
+
+def test_landing_page_lists_every_chapter_with_a_line_and_its_run_time(book):
+    """Per part, as index.md's numbered toctrees group them: each chapter's number, title (a link),
+    description (its front matter's) and its run time in this build's execution cache, rounded as
+    the page says: to the second under 10 s, to 5 s under two minutes, then to the minute."""
+    page = book.page("index.html")
+    tables = page.select("article table.primer-chapters")
+    captions = re.findall(r":caption: (.+)\n(?:.*\n)*?:numbered:", (REPO / "index.md").read_text())
+    assert [t.select_one("caption .caption-text").get_text(strip=True) for t in tables] == captions
+    seconds = {slug: s for slug, (_, s) in executed_notebooks(book.builddir / ".jupyter_cache").items()}
+    rows = [row for t in tables for row in t.select("tbody tr")]
+    assert len(rows) == len(CHAPTERS)
+    for number, (slug, row) in enumerate(zip(CHAPTERS, rows, strict=True), start=1):
+        link, line, time = row.find_all(["th", "td"])
+        chapter = book.chapter(slug)
+        assert link.a["href"] == f"chapters/{slug}.html"
+        assert normalise(link.get_text(" ")) == f"{number}. {heading_text(chapter.select_one('article h1'))}"
+        assert line.get_text(strip=True) == chapter.select_one("meta[name=description]")["content"] != ""
+        value, unit = re.fullmatch(r"about (\d+) (s|min)", time.get_text(strip=True)).groups()
+        shown, actual = int(value) * (60 if unit == "min" else 1), seconds[slug]
+        step = 1 if actual < 10 else 5 if actual < 120 else 60
+        assert abs(shown - actual) <= step / 2 and shown % step == 0, (slug, shown, actual)
+    # The tables replace the toctrees' plain lists of the same chapters on the page.
+    assert not page.select("div.toctree-wrapper a[href^='chapters/']")
+
+
+def test_landing_page_is_read_again_in_every_build():
+    """Its tables show other pages' titles and run times, which change without it."""
+    import sys
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(REPO / "_ext"))
+    from primer_overview import OverviewCollector
+
+    env = SimpleNamespace(primer_overview_pages={"index"}, found_docs={"index", "chapters/tensors"})
+    again = OverviewCollector().get_outdated_docs
+    assert again(None, env, set(), set(), set()) == ["index"]
+    assert again(None, env, set(), {"index"}, set()) == []  # read anyway: not twice
 
 
 def test_training_craft_touches_the_test_set_once(book):

@@ -27,6 +27,7 @@ CASES = {
     "broken-xref": ["chapters/ok.md:21: WARNING: undefined label: 'a-label-that-does-not-exist'"],
     "missing-image": ["chapters/ok.md:21: WARNING: image file not readable: chapters/images/not-there.png"],
     "unknown-directive": ["chapters/ok.md:21: WARNING: Unknown directive type: 'no-such-directive'"],
+    "check-start-passes": ["chapters/ok.md:21: code cell 2", "AssertionError: ok-1: the starting point passes the check"],
     "unknown-citation": ['chapters/ok.md:21: WARNING: could not find bibtex key "no-such-key-2026"'],
 }
 

@@ -270,7 +270,7 @@ def test_version_guard_names_package_versions_and_workarounds():
     assert len(messages) == 2
     theme, nb = messages
     assert theme.startswith("pydata-sphinx-theme is 0.21.0") and "pydata-sphinx-theme 0.20.0" in theme
-    assert "_static/primer.js" in theme and "pydata/pydata-sphinx-theme#2451" in theme
+    assert "fontawesome.js" in theme and "pydata/pydata-sphinx-theme#2379" in theme
     assert nb.startswith("myst-nb is not installed") and "visit_hide_cell" in nb
     assert primer_guard.version_mismatches(primer_guard.WRITTEN_AGAINST) == []
 
@@ -306,37 +306,3 @@ def test_template_blocks_lose_only_what_they_name():
         '  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?digest=1" />\n'
     with pytest.raises(ThemeChanged, match="removes language_data.js from a block"):
         without_assets(block, "language_data.js")
-
-
-@pytest.mark.browser
-def test_sidebar_button_is_forwarded_only_when_no_theme_handler_took_the_click(book):
-    """_static/primer.js passes a click on the visible sidebar button to the theme's wired one,
-    unless a theme handler already took it (as the themes' will once upstream fixes their bug)."""
-    from playwright.sync_api import sync_playwright
-
-    from chromium import EXECUTABLE, FLAGS
-
-    count = """() => {
-      window.forwarded = 0;
-      document.querySelector('.primary-toggle').addEventListener('click', () => window.forwarded++, true);
-    }"""
-    upstream_fixed = """() => {
-      const visible = document.querySelectorAll('.primary-toggle')[1];
-      visible.addEventListener('click', (e) => { e.preventDefault(); e.stopPropagation(); });
-    }"""
-    url = (book.html / "chapters" / f"{CHAPTERS[0]}.html").as_uri()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=EXECUTABLE, args=list(FLAGS))
-        try:
-            for fixed, expected in ((False, 1), (True, 0)):
-                page = browser.new_page(viewport={"width": 390, "height": 844})
-                page.goto(url, wait_until="load")
-                page.evaluate(count)
-                if fixed:
-                    page.evaluate(upstream_fixed)
-                page.locator("button.primary-toggle >> visible=true").click()
-                page.wait_for_timeout(200)
-                assert page.evaluate("window.forwarded") == expected, fixed
-                page.close()
-        finally:
-            browser.close()

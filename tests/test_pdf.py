@@ -1,5 +1,6 @@
 """The PDF: complete, executed, no unresolved references, every font embedded."""
 
+import re
 import shutil
 import subprocess
 
@@ -82,3 +83,31 @@ def test_pdf_groups_the_chapters_into_parts(pdf_text):
     for number, title in [("I", "Foundations"), ("II", "Models"), ("III", "Performance and scale")]:
         assert f"Part {number} {title}" in text, title  # the \\part page
     assert "Part IV" not in text and "Closing" in text  # the last chapter stands alone, unnumbered
+
+
+def test_pdf_prints_the_glossary_as_an_appendix(book, pdf_text):
+    text = normalise(pdf_text)
+    assert re.search(r"Appendix [A-Z]\. Glossary", text)
+    terms = [normalise("".join(dt.find_all(string=True, recursive=False)))
+             for dt in book.page("glossary.html").select("dl.glossary > dt")]
+    assert len(terms) >= 80
+    missing = [term for term in terms if term not in text]
+    assert not missing, missing
+
+
+def test_pdf_prints_an_index_with_page_numbers(pdf):
+    """The last pages: Sphinx's index, sorted by xindy, each entry with the pages it is on."""
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
+    # without -layout, pdftotext reads the index's two columns one after the other
+    tail = subprocess.run(["pdftotext", "-f", str(pages - 9), "-l", str(pages), str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    heading = re.search(r"^\s*INDEX\s*$", tail, re.M)
+    assert heading, "no index on the last ten pages"
+    index = tail[heading.end():]
+    entries = re.findall(r"^(\S[^,\n]*), (\d{1,3})(?:, \d{1,3})*$", index, re.M)  # entry, page[, page...]
+    assert len(entries) >= 150, len(entries)
+    assert all(int(page) <= pages for _, page in entries)
+    names = {name.strip() for name, _ in entries}
+    for api in ["torch.no_grad", "nn.Module", "torch.compile", "torch.save", "nn.Linear"]:
+        assert api in names, api

@@ -1,9 +1,12 @@
 """The project around the book: hosting configs, lint, the chapter template, the Makefile."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+import zipfile
 
 import jsonschema
 import pytest
@@ -28,8 +31,10 @@ def test_readthedocs_config_is_valid_and_builds_what_make_html_builds():
     jsonschema.validate(config, json.loads((SCHEMAS / "readthedocs-v2.schema.json").read_text()))
     assert config["python"]["install"] == [{"requirements": "requirements.txt"}]
     assert config["sphinx"] == {"configuration": "conf.py", "builder": "html", "fail_on_warning": True}
-    assert "pdf" in config["formats"]
+    assert {"pdf", "epub"} <= set(config["formats"])
     assert "python tools/execute.py" in config["build"]["jobs"]["pre_build"]
+    # ONNX Runtime Web for the digits demo, as `make html` installs it (_ext/primer_demo.py needs it)
+    assert any(job.startswith("npm ci --prefix tools/demo ") for job in config["build"]["jobs"]["pre_build"])
     assert "python tools/postbuild.py $READTHEDOCS_OUTPUT/html" in config["build"]["jobs"]["post_build"]
     assert config["build"]["tools"]["python"] == "3.11"
 
@@ -43,8 +48,10 @@ ACTIONS = {
     "actions/checkout": "v7",
     "actions/cache": "v6",
     "actions/upload-artifact": "v7",
+    "actions/download-artifact": "v8",
     "actions/upload-pages-artifact": "v5",
     "actions/deploy-pages": "v5",
+    "actions/configure-pages": "v6",
     "actions/github-script": "v9",
     "lycheeverse/lychee-action": "v2",
 }
@@ -76,12 +83,13 @@ def test_github_workflow_is_valid_and_uses_current_actions(workflow):
 
 
 def test_github_workflow_is_valid_tests_and_deploys():
-    """One build (the PDF, then the site that links to it), tested by `make test`, published as is."""
+    """One build (the PDF and the EPUB, then the site that links to them), tested by `make test`,
+    published as is."""
     config = load_yaml(WORKFLOWS / "book.yml")
     steps = workflow_steps(config, "test")
     runs = [s.get("run", "") for s in steps]
-    build = step_index(steps, lambda s: "make pdf html" in s.get("run", ""), "builds the book")
-    assert "make pdf html 2>&1 | tee _build/build.log" in runs[build]
+    build = step_index(steps, lambda s: "make pdf epub html" in s.get("run", ""), "builds the book")
+    assert "make pdf epub html 2>&1 | tee _build/build.log" in runs[build]
     assert steps[build]["shell"] == "bash"  # with -o pipefail: a failed build fails the step
     test = step_index(steps, lambda s: s.get("run") == "make test", "runs the tests")
     assert steps[test]["env"] == {"BOOK_TEST_BUILT": "_build"}  # tests that build (conftest.py)
@@ -131,6 +139,55 @@ def test_github_workflow_keeps_the_logs_of_a_failure():
     for path in ["_build/build.log", "_build/.jupyter_cache/logs/", "_build/reports/",
                  "_build/staging/html/reports/", "_build/latex/pytorch-primer.log"]:
         assert path in paths
+
+
+def test_github_workflow_publishes_the_tested_notebooks_to_the_branch_colab_opens(fixture_site, tmp_path):
+    """On main, the tested build's notebooks zip goes, unpacked, to the branch the "Open in Colab"
+    buttons point at (_ext/primer_notebooks.py), from the one job allowed to write to the
+    repository. Its script is run here against a local repository standing in for GitHub."""
+    sys.path.insert(0, str(REPO / "_ext"))
+    from primer_notebooks import BRANCH, ZIP_NAME
+
+    config = load_yaml(WORKFLOWS / "book.yml")
+    steps = workflow_steps(config, "test")
+    keep = step_index(steps, lambda s: s.get("with", {}).get("name") == "notebooks", "keeps the notebooks")
+    test = step_index(steps, lambda s: s.get("run") == "make test", "runs the tests")
+    assert test < keep and steps[keep]["if"] == "github.ref == 'refs/heads/main'"
+    assert steps[keep]["with"]["path"] == f"_build/html/notebooks/{ZIP_NAME}"
+    job = config["jobs"]["notebooks"]
+    assert job["needs"] == "test" and job["if"] == "github.ref == 'refs/heads/main'"
+    assert config["permissions"] == {"contents": "read"}
+    assert [name for name, j in config["jobs"].items() if "contents" in j.get("permissions", {})] == ["notebooks"]
+    assert job["permissions"] == {"contents": "write"}
+    assert job["steps"][0]["uses"].startswith("actions/download-artifact@")
+    assert job["steps"][0]["with"] == {"name": "notebooks"}
+
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    token_url = "https://x-access-token:secret@github.com/example/book.git"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1",
+           "GITHUB_TOKEN": "secret", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/book",
+           "GITHUB_SHA": "0123abc", "GIT_CONFIG_COUNT": "1",
+           "GIT_CONFIG_KEY_0": f"url.{remote}.insteadOf", "GIT_CONFIG_VALUE_0": token_url}
+    zip_path = fixture_site / "_build" / "html" / "notebooks" / ZIP_NAME
+    for run in range(2):  # the second replaces the first
+        workspace = tmp_path / f"workspace{run}"
+        workspace.mkdir()
+        shutil.copy(zip_path, workspace)
+        result = subprocess.run(["bash", "-e", "-c", job["steps"][1]["run"]], cwd=workspace, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+    listed = subprocess.run(["git", f"--git-dir={remote}", "ls-tree", "-r", "--name-only", BRANCH],
+                            capture_output=True, text=True, check=True).stdout.split()
+    with zipfile.ZipFile(zip_path) as bundle:
+        assert sorted(listed) == sorted([*bundle.namelist(), "README.md"])
+        assert "ok.ipynb" in listed
+        shown = subprocess.run(["git", f"--git-dir={remote}", "show", f"{BRANCH}:ok.ipynb"],
+                               capture_output=True, check=True).stdout
+        assert shown == bundle.read("ok.ipynb")
+    count = subprocess.run(["git", f"--git-dir={remote}", "rev-list", "--count", BRANCH],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert count == "1"
 
 
 @pytest.mark.parametrize("name, label", [("links", "link-check"), ("canary", "canary")])
@@ -222,12 +279,14 @@ def test_dependabot_updates_pip_actions_and_npm_weekly():
     config = load_yaml(REPO / ".github" / "dependabot.yml")
     jsonschema.validate(config, json.loads((SCHEMAS / "dependabot-2.0.schema.json").read_text()))
     directories = sorted((u["package-ecosystem"], u["directory"]) for u in config["updates"])
-    assert directories == [("github-actions", "/"), ("npm", "/tools/bench"), ("npm", "/tools/vnu"), ("pip", "/")]
+    assert directories == [("github-actions", "/"), ("npm", "/tools/bench"), ("npm", "/tools/demo"), ("npm", "/tools/vnu"),
+                           ("pip", "/")]
     assert all(u["schedule"]["interval"] == "weekly" for u in config["updates"])
     updates = {u["directory"]: u for u in config["updates"] if u["package-ecosystem"] == "npm"}
     updates["npm"] = updates["/tools/bench"]
     for name in ["requirements.in", "requirements.txt", "tools/bench/package.json", "tools/bench/package-lock.json",
-                 "tools/vnu/package.json", "tools/vnu/package-lock.json"]:
+                 "tools/vnu/package.json", "tools/vnu/package-lock.json", "tools/demo/package.json",
+                 "tools/demo/package-lock.json"]:
         assert (REPO / name).is_file()
     # Lighthouse stays on a major that runs on Debian 12's Node (18.19): the lock, the
     # manifest and Dependabot's ignore rule agree.
@@ -303,7 +362,7 @@ def test_a_chapter_from_the_template_builds_and_appears_in_the_book(tmp_path):
     for chapter in (root / "chapters").glob("*.md"):
         if chapter.stem not in ("tiny-test", "_template"):
             chapter.unlink()
-    for page in ("errata", "setup"):  # back matter that links to the chapters
+    for page in ("errata", "setup", "glossary"):  # back matter that links to the chapters
         (root / f"{page}.md").unlink()
         index = re.sub(rf"^{page}\n", "", index, flags=re.M)
     (root / "index.md").write_text(re.sub(r"^chapters/(?!tiny-test)[\w-]+\n", "", index, flags=re.M))

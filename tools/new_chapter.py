@@ -16,6 +16,7 @@ if target.exists():
 title = slug.replace("-", " ").capitalize()
 text = (ROOT / "chapters" / "_template.md").read_text(encoding="utf8")
 text = text.replace("(chapter-SLUG)=", f"(chapter-{slug})=").replace("# Chapter title", f"# {title}", 1)
+text = text.replace("SLUG-1", f"{slug}-1")  # the exercise's check (primer_check.record)
 text = text.replace("Next: {doc}`next-slug`.", "Next: the next chapter, linked here with the doc role once it exists.")
 target.write_text(text, encoding="utf8")
 

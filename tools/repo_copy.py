@@ -1,8 +1,8 @@
 """A working copy of the book for tools that must not touch the repository: `copy_repo(dest)`.
 
 The files git tracks or would add (`git ls-files --cached --others --exclude-standard`: so no
-build output, no execution cache, nothing ignored), copied with their times, and `.venv` linked
-rather than copied. `make bench` builds in such a
+build output, no execution cache, nothing ignored), copied with their times, and `.venv` and
+tools/demo/node_modules linked rather than copied. `make bench` builds in such a
 copy; a test that edits the book can use one too.
 """
 
@@ -27,4 +27,7 @@ def copy_repo(dest: Path, repo: Path = REPO) -> Path:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, dest / name)
     (dest / ".venv").symlink_to(repo / ".venv")
+    demo_runtime = Path("tools", "demo", "node_modules")  # ONNX Runtime Web, which `make html` installs
+    if (repo / demo_runtime).is_dir():
+        (dest / demo_runtime).symlink_to(repo / demo_runtime)
     return dest
