@@ -9,7 +9,8 @@ In the notebook a reader downloads, for each exercise:
 - the record cell is left out (it needs the solution's variables and prints nothing useful);
 - after the exercise's text, a cell for the reader's answer: the exercise's starting point and
   `check("tensors-1", <answer>)`;
-- the solution's text and code stay after it, the code folded (JupyterLab's source_hidden);
+- the solution's text and code stay after it, folded: the text in an HTML <details> element,
+  the code (and the book's hidden checks) with JupyterLab's source_hidden and Colab's form view;
 - one cell before the first answer cell makes `check` from the chapter's fingerprints.
 """
 
@@ -62,6 +63,19 @@ def checker_cell(checks: dict) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["answer-checks"], "jupyter": {"source_hidden": True}})
 
 
+def folded(text: str) -> str:
+    """A solution's MyST dropdown as an HTML <details> element, which Jupyter and Colab show folded
+    (they show MyST directives as plain text)."""
+    lines = text.splitlines()
+    title = lines[0].removeprefix("::::{dropdown}").strip()
+    end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "::::"), len(lines))
+    body = lines[1:end]
+    while body and (body[0].startswith(":") or not body[0].strip()):  # its options, blank lines
+        body.pop(0)
+    rest = lines[end + 1:]
+    return "\n".join([f"<details><summary>{title}</summary>", "", *body, "", "</details>", *rest]).rstrip() + "\n"
+
+
 def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """NB (a chapter's notebook, no outputs) with its record cells replaced by answer cells, as
     the module docstring says. EXECUTED is the chapter as the build executed it."""
@@ -78,7 +92,7 @@ def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nb
             head, _, tail = cell.source.partition(SOLUTION)
             if head.strip():
                 split.append(nbformat.v4.new_markdown_cell(head.rstrip() + "\n"))
-            marker = nbformat.v4.new_markdown_cell(SOLUTION + tail)
+            marker = nbformat.v4.new_markdown_cell(folded(SOLUTION + tail))
             marker.metadata["primer_solution"] = True
             split.append(marker)
         else:
@@ -94,8 +108,10 @@ def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nb
             continue
         if cell.metadata.pop("primer_solution", False):
             pending.append(len(cells))
-        if cell.cell_type == "code" and "hide-cell" in cell.metadata.get("tags", []):
+        if cell.cell_type == "code" and {"hide-cell", "remove-cell"} & set(cell.metadata.get("tags", [])):
+            # the solution's code and the book's hidden checks: folded (JupyterLab; Colab's forms)
             cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            cell.metadata["cellView"] = "form"
         cells.append(cell)
     first = min(i for i, c in enumerate(cells) if "answer" in c.metadata.get("tags", []))
     cells.insert(first, checker_cell(checks))

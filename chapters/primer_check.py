@@ -10,8 +10,14 @@ was built from the hidden solution: the type, the shape and dtype of a tensor, a
 point values eight weighted sums of the values with fixed pseudo-random weights (so the values
 themselves are not stored). Two answers that agree element by element within the exercise's
 tolerance always pass; a wrong answer passing all eight sums by chance is practically
-impossible. Integers, booleans and strings are compared exactly, through a hash.
-Where a wrong answer is common, the chapter recorded it too, with a hint.
+impossible. Integers, booleans and strings are compared exactly, through a hash salted with
+the exercise and the place in the answer. Where a wrong answer is common, the chapter recorded
+it too, with a hint.
+
+The fingerprints keep the answers from being read at a glance, not from a determined search: an
+answer with few possible values (True or False, a small whole number, a single number, a tensor
+of a handful of values) can be found by trying values against its fingerprint, and the hints are
+plain text. That is a learning aid's trade-off: the solution is in the notebook anyway, folded.
 
 The build calls `record` in a hidden cell after each solution: it fingerprints the solution, the
 exercise's starting point and the plausible wrong answers, checks that the solution passes and
@@ -43,8 +49,10 @@ def _weights(n: int) -> np.ndarray:
     return np.random.RandomState(SEED).standard_normal((PROJECTIONS, n))
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def _digest(data: bytes, salt: str) -> str:
+    """SHA-256 of DATA, salted with the exercise and the place in the answer: equal values in two
+    places or two exercises do not show as equal hashes."""
+    return hashlib.sha256(salt.encode() + b"\0" + data).hexdigest()
 
 
 def _type_name(value: Any) -> str:
@@ -67,10 +75,11 @@ def _type_name(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def fingerprint(value: Any, atol: float = 1e-5, rtol: float = 1e-4) -> dict:
-    """A JSON-able description of VALUE from which it cannot be read back, but against which
-    another value can be compared (`compare`). Floating point values within ATOL + RTOL * |x|
-    of VALUE, element by element, always compare equal."""
+def fingerprint(value: Any, atol: float = 1e-5, rtol: float = 1e-4, salt: str = "") -> dict:
+    """A JSON-able description of VALUE that does not show it, against which another value can
+    be compared (`compare`). Floating point values within ATOL + RTOL * |x|
+    of VALUE, element by element, always compare equal. SALT: the exercise (and, inside, the
+    place of each part), with which `compare` must be called too."""
     if isinstance(value, torch.Tensor):
         tensor = value.detach().cpu()
         fp = {"kind": "tensor", "shape": list(tensor.shape), "dtype": str(tensor.dtype).removeprefix("torch.")}
@@ -84,22 +93,22 @@ def fingerprint(value: Any, atol: float = 1e-5, rtol: float = 1e-4) -> dict:
             fp.update(sums=(w @ values).tolist(), weight=np.abs(w).sum(axis=1).tolist(),
                       scale=(np.abs(w) @ np.abs(values)).tolist(), atol=atol, rtol=rtol)
         else:
-            fp["sha256"] = _digest(tensor.to(torch.int64).contiguous().numpy().astype("<i8").tobytes())
+            fp["sha256"] = _digest(tensor.to(torch.int64).contiguous().numpy().astype("<i8").tobytes(), salt)
         return fp
     if isinstance(value, np.ndarray):
-        return {**fingerprint(torch.from_numpy(np.ascontiguousarray(value)), atol, rtol), "kind": "ndarray"}
+        return {**fingerprint(torch.from_numpy(np.ascontiguousarray(value)), atol, rtol, salt), "kind": "ndarray"}
     if isinstance(value, bool) or value is None:
-        return {"kind": "exact", "sha256": _digest(repr(value).encode())}
+        return {"kind": "exact", "sha256": _digest(repr(value).encode(), salt)}
     if isinstance(value, int):
-        return {"kind": "int", "sha256": _digest(str(value).encode())}
+        return {"kind": "int", "sha256": _digest(str(value).encode(), salt)}
     if isinstance(value, float):
-        return {"kind": "float", "value": fingerprint(torch.tensor([value], dtype=torch.float64), atol, rtol)}
+        return {"kind": "float", "value": fingerprint(torch.tensor([value], dtype=torch.float64), atol, rtol, salt)}
     if isinstance(value, str):
-        return {"kind": "str", "sha256": _digest(value.strip().encode())}
+        return {"kind": "str", "sha256": _digest(value.strip().encode(), salt)}
     if isinstance(value, (list, tuple, torch.Size)):
-        return {"kind": "sequence", "items": [fingerprint(v, atol, rtol) for v in value]}
+        return {"kind": "sequence", "items": [fingerprint(v, atol, rtol, f"{salt}[{i}]") for i, v in enumerate(value)]}
     if isinstance(value, dict):
-        return {"kind": "dict", "items": {str(k): fingerprint(v, atol, rtol) for k, v in value.items()}}
+        return {"kind": "dict", "items": {str(k): fingerprint(v, atol, rtol, f"{salt}[{str(k)!r}]") for k, v in value.items()}}
     raise TypeError(f"cannot fingerprint {type(value).__name__}: record an expression that gives "
                     "tensors, numbers, strings, lists or dicts of them")
 
@@ -108,11 +117,12 @@ def _shape(shape) -> str:
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
-def compare(fp: dict, value: Any, where: str = "") -> str | None:
-    """None when VALUE matches the fingerprint FP, else what differs, in a sentence."""
+def compare(fp: dict, value: Any, where: str = "", salt: str = "") -> str | None:
+    """None when VALUE matches the fingerprint FP (made with SALT), else what differs, in a
+    sentence. WHERE: the place inside the answer, as fingerprint() extends the salt."""
     at = f" at {where}" if where else ""
     kind = fp["kind"]
-    if value is None and not (kind == "exact" and fp["sha256"] == _digest(b"None")):  # the starting point
+    if value is None and not (kind == "exact" and fp["sha256"] == _digest(b"None", salt + where)):  # the starting point
         return f"no answer yet{at}: replace None with yours"
     if isinstance(value, np.generic):  # a NumPy scalar: its Python value
         value = value.item()
@@ -130,7 +140,7 @@ def compare(fp: dict, value: Any, where: str = "") -> str | None:
         if dtype != fp["dtype"]:
             return f"dtype {fp['dtype']} was expected{at}, yours is {dtype}"
         if "sha256" in fp:
-            same = _digest(tensor.to(torch.int64).contiguous().numpy().astype("<i8").tobytes()) == fp["sha256"]
+            same = _digest(tensor.to(torch.int64).contiguous().numpy().astype("<i8").tobytes(), salt + where) == fp["sha256"]
         else:
             if tensor.is_complex():
                 tensor = torch.view_as_real(tensor)
@@ -144,25 +154,25 @@ def compare(fp: dict, value: Any, where: str = "") -> str | None:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"a number was expected{at}, not {_type_name(value)}"
-        return None if compare(fp["value"], torch.tensor([float(value)], dtype=torch.float64)) is None \
+        return None if compare(fp["value"], torch.tensor([float(value)], dtype=torch.float64), where, salt) is None \
             else f"the number{at} is not the book's"
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             return f"a whole number was expected{at}, not {_type_name(value)}"
-        return None if _digest(str(value).encode()) == fp["sha256"] else f"the number{at} is not the book's"
+        return None if _digest(str(value).encode(), salt + where) == fp["sha256"] else f"the number{at} is not the book's"
     if kind == "exact":
-        return None if _digest(repr(value).encode()) == fp["sha256"] else f"{value!r}{at} is not the book's answer"
+        return None if _digest(repr(value).encode(), salt + where) == fp["sha256"] else f"{value!r}{at} is not the book's answer"
     if kind == "str":
         if not isinstance(value, str):
             return f"a string was expected{at}, not {_type_name(value)}"
-        return None if _digest(value.strip().encode()) == fp["sha256"] else f"the text{at} is not the book's"
+        return None if _digest(value.strip().encode(), salt + where) == fp["sha256"] else f"the text{at} is not the book's"
     if kind == "sequence":
         if not isinstance(value, (list, tuple, torch.Size)):
             return f"a list or tuple was expected{at}, not {_type_name(value)}"
         if len(value) != len(fp["items"]):
             return f"{len(fp['items'])} items were expected{at}, yours has {len(value)}"
         for i, (item_fp, item) in enumerate(zip(fp["items"], value, strict=True)):
-            problem = compare(item_fp, item, f"{where}[{i}]")
+            problem = compare(item_fp, item, f"{where}[{i}]", salt)
             if problem:
                 return problem
         return None
@@ -175,7 +185,7 @@ def compare(fp: dict, value: Any, where: str = "") -> str | None:
             return (f"the keys{at} differ: " + "; ".join(
                 part for part in (missing and f"missing {sorted(missing)}", extra and f"not expected {sorted(extra)}") if part))
         for key, item_fp in fp["items"].items():
-            problem = compare(item_fp, keys[key], f"{where}[{key!r}]")
+            problem = compare(item_fp, keys[key], f"{where}[{key!r}]", salt)
             if problem:
                 return problem
         return None
@@ -201,12 +211,12 @@ class Checker:
     def verdict(self, exercise: str, answer: Any) -> str | None:
         """None when ANSWER matches, else the hint to show."""
         check = self.checks[exercise]
-        problem = compare(check["answer"], answer)
+        problem = compare(check["answer"], answer, salt=exercise)
         if problem is None:
             return None
         for wrong in check.get("wrong", []):
             try:
-                if compare(wrong["answer"], answer) is None:
+                if compare(wrong["answer"], answer, salt=exercise) is None:
                     return wrong["hint"]
             except Exception:  # a wrong answer of another kind: not this one
                 continue
@@ -235,8 +245,8 @@ def record(exercise: str, answer: str, *, start: str, wrong: dict[str, str],
     start_ns = dict(ns)
     exec(start, start_ns)  # noqa: S102 - the book's own code
     start_value = eval(answer, start_ns)  # noqa: S307
-    checks = {exercise: {"answer": fingerprint(value, atol, rtol),
-                         "wrong": [{"answer": fingerprint(eval(code, ns), atol, rtol), "hint": hint}  # noqa: S307
+    checks = {exercise: {"answer": fingerprint(value, atol, rtol, exercise),
+                         "wrong": [{"answer": fingerprint(eval(code, ns), atol, rtol, exercise), "hint": hint}  # noqa: S307
                                    for code, hint in wrong.items()]}}
     checker = Checker(checks)
     assert checker.verdict(exercise, value) is None, f"{exercise}: the solution fails its own check"
@@ -262,6 +272,11 @@ def _selftest() -> None:  # python primer_check.py: a quick sanity check of this
     assert compare(fp, x + 5e-6) is None and compare(fp, x + 1e-3) is not None
     assert compare(fp, x.double()) == "dtype float32 was expected, yours is float64"
     assert compare(fingerprint({"a": 1, "b": [True, 2.5]}), {"a": 1, "b": [True, 2.5]}) is None
+    salted = fingerprint({"a": True, "b": [True, None]}, salt="ex-1")
+    assert salted["items"]["a"]["sha256"] != salted["items"]["b"]["items"][0]["sha256"]  # the same value
+    assert compare(salted, {"a": True, "b": [True, None]}, salt="ex-1") is None
+    assert compare(salted, {"a": True, "b": [True, None]}, salt="ex-2") is not None
+    assert compare(salted, {"a": None, "b": [True, None]}, salt="ex-1").startswith("no answer yet")
     print("primer_check: OK")
 
 

@@ -48,6 +48,12 @@ def conf_value(name: str, conf: Path):
     raise KeyError(f"{name} is not set in {conf}")
 
 
+def book_pages(root: Path) -> list[Path]:
+    """The Markdown pages conf.py builds (its include_patterns), less templates (names with _)."""
+    return sorted({p for pattern in conf_value("include_patterns", root / "conf.py") for p in root.glob(pattern)
+                   if p.suffix == ".md" and not p.name.startswith("_")})
+
+
 def read_notebook(path: Path, extensions: list[str]):
     """The notebook exactly as MyST-NB reads it, so the cache keys match."""
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -187,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     extensions = conf_value("myst_enable_extensions", conf)
     builddir = Path(os.environ.get("BOOK_BUILDDIR", root / "_build"))
     cache_dir = (args.cache or builddir / ".jupyter_cache").resolve()
-    files = [f.resolve() for f in args.files] or sorted(  # the pages conf.py builds
-        {p for pattern in conf_value("include_patterns", conf) for p in root.glob(pattern)
-         if p.suffix == ".md" and not p.name.startswith("_")}
-    )
+    files = [f.resolve() for f in args.files] or book_pages(root)
 
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from execute import conf_value  # noqa: E402
+from execute import book_pages, conf_value  # noqa: E402
 
 TIMEOUT = 600  # seconds per block
 
@@ -86,9 +86,7 @@ def gpu_blocks(path: Path, md=None) -> list[Block]:
 
 
 def pages() -> list[Path]:
-    patterns = conf_value("include_patterns", ROOT / "conf.py")
-    return sorted({p for pattern in patterns for p in ROOT.glob(pattern)
-                   if p.suffix == ".md" and not p.name.startswith("_")})
+    return book_pages(ROOT)  # the pages tools/execute.py executes
 
 
 def collect() -> list[Block]:
