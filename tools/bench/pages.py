@@ -3,7 +3,7 @@
     python tools/bench/pages.py SITE_DIR OUT_DIR
 
 Serves SITE_DIR with nginx on a free localhost port (gzip on, as GitHub Pages and Read the Docs
-serve), runs Lighthouse (mobile defaults) on the index and every chapter, and writes
+serve), runs Lighthouse (mobile defaults) on every page, and writes
 OUT_DIR/pages.md and OUT_DIR/pages.json (and each full report in OUT_DIR/lighthouse/). Exit status 1 when a page misses a target.
 
 Each page is measured BENCH_RUNS times (5 unless set), as Lighthouse's docs/variability.md
@@ -66,7 +66,10 @@ def free_port() -> int:
 
 
 def pages(site: Path) -> list[str]:
-    return ["index.html", *sorted(str(p.relative_to(site)) for p in (site / "chapters").glob("*.html"))]
+    """Every page: the landing page, the chapters, then the other top-level pages (appendices,
+    glossary, index, search)."""
+    rest = sorted(p.name for p in site.glob("*.html") if p.name != "index.html")
+    return ["index.html", *sorted(str(p.relative_to(site)) for p in (site / "chapters").glob("*.html")), *rest]
 
 
 def lighthouse(url: str, out: Path) -> dict:
