@@ -107,7 +107,16 @@ html_math_renderer = "mathml"  # _ext/primer.py: MathML at build time, no MathJa
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
-html_context = {"default_mode": "auto"}  # follow the reader's system; unset, the theme logs an error
+html_context = {
+    "default_mode": "auto",  # follow the reader's system; unset, the theme logs an error
+    # Search engines' description of the pages Sphinx generates (the others: their front matter)
+    "generated_descriptions": {
+        "genindex": "The index of The PyTorch Primer: its ideas, terms and PyTorch APIs, "
+                    "each linked to where the book explains it.",
+        "search": "Search The PyTorch Primer, a free book that teaches PyTorch to programmers "
+                  "with every example executed.",
+    },
+}
 # The repository, from one place: BOOK_REPOSITORY_URL (e.g. https://github.com/OWNER/REPO).
 # Set, the theme shows repository, edit and issue buttons; unset, it shows none (no dead links).
 repository_url = os.environ.get("BOOK_REPOSITORY_URL", "").rstrip("/")

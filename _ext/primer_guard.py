@@ -43,6 +43,8 @@ WORKAROUNDS = {
     "pydata-sphinx-theme": [
         "_templates/layout.html, block extrahead: no search scripts and index on every page "
         "(docs/upstream-reports.md)",
+        "_templates/search.html, block scripts: the search index loads with `defer`, as on "
+        "Sphinx's own search page (sphinx-doc/sphinx#6091; docs/upstream-reports.md)",
         "_templates/layout.html, block css: no fontawesome.js "
         "(pydata/pydata-sphinx-theme#2379)",
         "_templates/layout.html, block css: light or dark picked before the first paint "

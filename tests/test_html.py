@@ -54,6 +54,15 @@ def test_every_page_is_valid_html(book):
     assert len(pages) >= len(CHAPTERS) + 4  # the checker saw the whole site
 
 
+def test_every_page_has_one_description_for_search_engines(book):
+    """Lighthouse's SEO audit needs one: chapters and appendices from their front matter, the
+    pages Sphinx generates (index, search) from conf.py."""
+    for page in site_pages(book.html):
+        descriptions = BeautifulSoup(page.read_text(encoding="utf8"), "html.parser").select('meta[name="description"]')
+        assert len(descriptions) == 1, f"{page.relative_to(book.html)}: {len(descriptions)} descriptions"
+        assert 40 <= len(descriptions[0]["content"]) <= 160, page.relative_to(book.html)
+
+
 def test_hidden_cells_toggles_are_labelled_by_what_they_show(book):
     """_ext/primer.py visit_hide_cell: <span> labels in the <summary> (a <p> may not be there),
     and no aria-label that would replace the visible label for screen readers."""
