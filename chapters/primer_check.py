@@ -62,8 +62,10 @@ def _type_name(value: Any) -> str:
         return "a NumPy array"
     if isinstance(value, bool):
         return "True or False"
-    if isinstance(value, (int, float)):
-        return "a number"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a float"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, (list, tuple, torch.Size)):
@@ -161,7 +163,7 @@ def compare(fp: dict, value: Any, where: str = "", salt: str = "") -> str | None
             return f"a whole number was expected{at}, not {_type_name(value)}"
         return None if _digest(str(value).encode(), salt + where) == fp["sha256"] else f"the number{at} is not the book's"
     if kind == "exact":
-        return None if _digest(repr(value).encode(), salt + where) == fp["sha256"] else f"{value!r}{at} is not the book's answer"
+        return None if _digest(repr(value).encode(), salt + where) == fp["sha256"] else f"the value{at} is not the book's answer"
     if kind == "str":
         if not isinstance(value, str):
             return f"a string was expected{at}, not {_type_name(value)}"

@@ -70,6 +70,46 @@ def phone_rules(path: str) -> list[str] | None:
     return None if every else LAYOUT_RULES
 
 
+def new_context(browser, viewport: dict, scheme: str, **options):
+    """A browser context of the colour scheme: the system's, and the theme's stored choice."""
+    context = browser.new_context(viewport=viewport, color_scheme=scheme, **options)
+    if scheme == "dark":
+        context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+    return context
+
+
+def watch(page, site: str, outside: list, errors: list, seen: list | None = None) -> None:
+    """PAGE's requests to SITE go through; the others are aborted and listed in OUTSIDE (every
+    request in SEEN too); console errors and uncaught exceptions go to ERRORS."""
+
+    def route(route):
+        if seen is not None:
+            seen.append(route.request.url)
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+
+class Visit:
+    """A page opened in a context of its own, watched (watch()): nothing leaves the site."""
+
+    def __init__(self, browser, site: str, path: str, viewport: dict = WIDE, dark: bool = False, **options):
+        self.context = new_context(browser, viewport, "dark" if dark else "light", **options)
+        self.page = self.context.new_page()
+        self.requests, self.outside, self.errors = [], [], []
+        watch(self.page, site, self.outside, self.errors, self.requests)
+        self.page.goto(f"{site}/{path}", wait_until="networkidle")
+
+    def close(self):
+        self.context.close()
+
+
 def run_audit(paths: list[str], site: str, browser, scheme: str) -> list[dict]:
     """Every page loaded at the desktop width in one context of the scheme, audited with axe-core
     (violations only), then resized to the phone width and audited again (phone_rules); SLOTS
@@ -77,10 +117,8 @@ def run_audit(paths: list[str], site: str, browser, scheme: str) -> list[dict]:
     import axe_playwright_python
 
     script = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf8")
-    context = browser.new_context(color_scheme=scheme, viewport=WIDE)
+    context = new_context(browser, WIDE, scheme)
     context.set_default_timeout(180_000)  # it runs niced beside the tests: slow, not stuck
-    if scheme == "dark":
-        context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
     results, running = [], deque()
 
     def start(page, record, delay=0):
@@ -103,17 +141,7 @@ def run_audit(paths: list[str], site: str, browser, scheme: str) -> list[dict]:
     for path in paths:
         record = {"path": path, "width": WIDE["width"], "rules": None, "outside": [], "errors": []}
         page = context.new_page()
-
-        def route(route, outside=record["outside"]):
-            if route.request.url.startswith(site):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", route)
-        page.on("console", lambda m, errors=record["errors"]: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e, errors=record["errors"]: errors.append(str(e)))
+        watch(page, site, record["outside"], record["errors"])
         page.goto(f"{site}/{path}", wait_until="networkidle")
         page.evaluate(script)
         start(page, record)

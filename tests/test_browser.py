@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from axe_audit import NARROW, PHONE_CHAPTER, WIDE, QuietHandler
+from axe_audit import NARROW, PHONE_CHAPTER, WIDE, QuietHandler, Visit
 from axe_audit import pages as site_pages
 from chromium import EXECUTABLE as CHROMIUM
 from chromium import FLAGS
@@ -49,32 +49,6 @@ def browser():
 
 def pages(book) -> list[str]:
     return site_pages(book.html)
-
-
-class Visit:
-    """A page opened with every request and console error recorded; nothing leaves localhost."""
-
-    def __init__(self, browser, site, path, viewport=WIDE, dark=False):
-        self.context = browser.new_context(viewport=viewport, color_scheme="dark" if dark else "light")
-        if dark:
-            self.context.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
-        self.page = self.context.new_page()
-        self.outside, self.errors = [], []
-
-        def route(route):
-            if route.request.url.startswith(site):
-                route.continue_()
-            else:
-                self.outside.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", route)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"{site}/{path}", wait_until="networkidle")
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axe_audit import AXE_TAGS, NARROW, WIDE, serve
+from axe_audit import AXE_TAGS, NARROW, WIDE, Visit, serve
 from chromium import EXECUTABLE, FLAGS
 from conftest import REPO
 
@@ -163,33 +163,13 @@ def browser():
         chromium.close()
 
 
-class DemoPage:
-    """The chapter in its own browser context, every request recorded (those that would leave the
-    site are aborted), console errors too; `open()` opens the demo and waits for its self-test."""
+class DemoPage(Visit):
+    """The chapter in its own browser context with a mouse and a finger, every request recorded
+    (those that would leave the site are aborted), console errors too; `open()` opens the demo
+    and waits for its self-test."""
 
     def __init__(self, browser, site, dark=False):
-        self.context = browser.new_context(
-            viewport=WIDE, color_scheme="dark" if dark else "light", has_touch=True
-        )  # a mouse and a finger
-        if dark:
-            self.context.add_init_script(
-                "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
-            )
-        self.page = self.context.new_page()
-        self.requests, self.outside, self.errors = [], [], []
-
-        def route(route):
-            self.requests.append(route.request.url)
-            if route.request.url.startswith(site):
-                route.continue_()
-            else:
-                self.outside.append(route.request.url)
-                route.abort()
-
-        self.page.route("**/*", route)
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"{site}/{CHAPTER}", wait_until="networkidle")
+        super().__init__(browser, site, CHAPTER, WIDE, dark, has_touch=True)
         self.demo = self.page.locator("details.digits-demo")
         self.status = self.demo.locator(".digits-demo-status")
 
@@ -234,8 +214,6 @@ class DemoPage:
         self.settle()
         assert self.inked() == [] and self.demo.locator(".digits-demo-top .digits-demo-empty").count() == 1
 
-    def close(self):
-        self.context.close()
 
 
 def top_three(probabilities: np.ndarray) -> list[tuple[int, float]]:
