@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from pathlib import Path
@@ -257,6 +258,43 @@ def defer_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, 
             elif attributes.get("body"):
                 attributes["type"] = "module"
         app.add_js_file(filename.removeprefix("_static/") or None, priority=js.priority, **attributes)
+
+
+# Pygments wraps every token of a code block in a <span>, also those its style draws in the
+# block's own colour (pygments/pygments#1226, open): names and punctuation are half the spans of
+# a chapter and about a third of its elements, which the phone's first load must style and lay
+# out. The HTML pages leave out the spans of the token classes that both of the theme's styles
+# (pygments_light_style, pygments_dark_style) draw exactly as plain text; primer.css gives a
+# code block's <pre> the style's text colour, as those spans had. Python blocks only; cell
+# outputs and other languages are left as they are.
+PYTHON_BLOCK = re.compile(
+    r'(<div class="highlight-(?:ipython3|python|default)\b[^"]*"><div class="highlight"><pre>)(.*?)(</pre>)', re.S
+)
+
+
+@functools.cache
+def plain_token_span(light: str, dark: str) -> re.Pattern | None:
+    """A pattern for the spans of token classes that LIGHT and DARK both draw as plain text."""
+    from pygments.styles import get_style_by_name
+    from pygments.token import STANDARD_TYPES, Text
+
+    styles = [get_style_by_name(light), get_style_by_name(dark)]
+    plain = sorted(
+        short
+        for token, short in STANDARD_TYPES.items()
+        if short and all(style.style_for_token(token) == style.style_for_token(Text) for style in styles)
+    )
+    return re.compile(rf'<span class="(?:{"|".join(map(re.escape, plain))})">([^<]*)</span>') if plain else None
+
+
+def unwrap_plain_tokens(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    light, dark = context.get("theme_pygments_light_style"), context.get("theme_pygments_dark_style")
+    body = context.get("body")
+    if not (light and dark and body):
+        return  # not the theme's pages (the EPUB has its own styles)
+    span = plain_token_span(light, dark)
+    if span:
+        context["body"] = PYTHON_BLOCK.sub(lambda m: m.group(1) + span.sub(r"\1", m.group(2)) + m.group(3), body)
 
 
 ASSET_TAG = r'[ \t]*<(?:script|link)\b[^>]*?\b(?:src|href)="(?:[^"]*/)?{name}(?:\?[^"]*)?"[^>]*>(?:</script>)?[ \t]*\n?'
@@ -550,6 +588,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", add_download_buttons, priority=600)
     app.connect("html-page-context", template_helpers)
     app.connect("html-page-context", defer_scripts, priority=900)
+    app.connect("html-page-context", unwrap_plain_tokens)
     app.add_html_math_renderer("mathml", (visit_math_mathml, None), (visit_displaymath_mathml, None))
     app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell, depart_hide_cell))
     app.add_node(

@@ -43,6 +43,9 @@ WORKAROUNDS = {
     "pydata-sphinx-theme": [
         "_templates/layout.html, block extrahead: no search scripts and index on every page "
         "(docs/upstream-reports.md)",
+        "_ext/primer.py unwrap_plain_tokens: Python blocks without spans for tokens the theme's two "
+        "Pygments styles draw as plain text, and primer.css gives their <pre> the style's colour "
+        "(pygments/pygments#1226)",
         "_templates/search.html, block scripts: the search index loads with `defer`, as on "
         "Sphinx's own search page (sphinx-doc/sphinx#6091; docs/upstream-reports.md)",
         "_templates/layout.html, block css: no fontawesome.js "

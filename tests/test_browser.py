@@ -100,6 +100,30 @@ def test_grids_are_two_columns_wide_and_stack_on_a_phone(site, browser):
         visit.close()
 
 
+@pytest.mark.parametrize("dark", [False, True])
+def test_code_without_token_spans_keeps_its_colours(book, site, browser, dark):
+    """Python blocks have no spans for the tokens their Pygments style draws as plain text
+    (_ext/primer.py unwrap_plain_tokens), and that text is drawn in the style's text colour, as
+    the spans were; a keyword keeps its own."""
+    from pygments.styles import get_style_by_name
+    from pygments.token import STANDARD_TYPES, Text
+
+    style = get_style_by_name("a11y-high-contrast-dark" if dark else "a11y-high-contrast-light")
+    rgb = lambda hex6: "rgb({}, {}, {})".format(*(int(hex6[i:i + 2], 16) for i in (0, 2, 4)))  # noqa: E731
+    page = f"chapters/{CHAPTERS[0]}.html"
+    blocks = book.page(page).select('div[class^="highlight-ipython3"] pre')
+    assert blocks and not any(b.select("span.n, span.p") for b in blocks)
+    visit = Visit(browser, site, page, dark=dark)
+    pre, span, short = visit.page.evaluate("""() => {
+      const pre = document.querySelector('div[class^="highlight-ipython3"] pre');
+      const span = pre.querySelector('span[class]');
+      return [getComputedStyle(pre).color, getComputedStyle(span).color, span.className];
+    }""")
+    token = next(t for t, name in STANDARD_TYPES.items() if name == short)
+    assert (pre, span) == (rgb(style.style_for_token(Text)["color"]), rgb(style.style_for_token(token)["color"]))
+    visit.close()
+
+
 def test_search_finds_chapter_one_for_autograd(site, browser):
     visit = Visit(browser, site, "search.html?q=autograd")
     visit.page.wait_for_selector("#search-results ul.search li a", timeout=15000)
