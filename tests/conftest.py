@@ -224,13 +224,13 @@ def book(request, tmp_path_factory, background) -> Build:
     return build
 
 
-def made_in_background(book: Build, job: Job | None, path: Path, target: str) -> Path:
-    """PATH, made by `make TARGET` in the background into the book's build folder; with
-    BOOK_TEST_BUILT, the one that build made."""
+def made_in_background(start, path: Path, target: str) -> Path:
+    """PATH, made by `make TARGET` in the background (START() starts it) into the book's build
+    folder; with BOOK_TEST_BUILT, the one that build made."""
     if os.environ.get("BOOK_TEST_BUILT"):
         assert path.is_file(), f"{path} is missing: BOOK_TEST_BUILT needs `make pdf epub html`"
         return path
-    status, output = job.result()
+    status, output = start().result()
     assert status == 0, f"make {target} failed:\n{output[-6000:]}"
     assert path.is_file()
     return path
@@ -239,15 +239,13 @@ def made_in_background(book: Build, job: Job | None, path: Path, target: str) ->
 @pytest.fixture(scope="session")
 def pdf(book, background) -> Path:
     """`make pdf` into the same build folder."""
-    job = None if os.environ.get("BOOK_TEST_BUILT") else background.pdf(book)
-    return made_in_background(book, job, book.builddir / "latex" / "pytorch-primer.pdf", "pdf")
+    return made_in_background(lambda: background.pdf(book), book.builddir / "latex" / "pytorch-primer.pdf", "pdf")
 
 
 @pytest.fixture(scope="session")
 def epub(book, background) -> Path:
     """`make epub` into the same build folder, EPUBCheck included."""
-    job = None if os.environ.get("BOOK_TEST_BUILT") else background.epub(book)
-    return made_in_background(book, job, book.builddir / "epub" / "pytorch-primer.epub", "epub")
+    return made_in_background(lambda: background.epub(book), book.builddir / "epub" / "pytorch-primer.epub", "epub")
 
 
 @pytest.fixture(scope="session")
