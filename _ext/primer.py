@@ -572,10 +572,24 @@ class OpenDropdownsInEpub(SphinxPostTransform):
                 marker.parent.remove(marker)
 
 
+def cache_plugin_lookups() -> None:
+    """pybtex finds its plugins (styles, backends) with ``importlib.metadata.entry_points(group=,
+    name=)`` every time a citation is formatted, and each call reads the entry points of every
+    installed distribution: about 1,900 calls, two thirds of the time Sphinx spent reading the book.
+    The installed distributions do not change during a build, so each lookup is made once.
+    Upstream: pybtex has no cache (docs/upstream-reports.md §10)."""
+    import pybtex.plugin
+
+    lookup = pybtex.plugin.entry_points
+    if getattr(lookup, "cache_info", None) is None:  # not already wrapped (a second app)
+        pybtex.plugin.entry_points = functools.cache(lambda *, group, name: tuple(lookup(group=group, name=name)))
+
+
 def setup(app: Sphinx) -> dict:
     from myst_nb.sphinx_ import HideCodeCellNode
 
     app.setup_extension("primer_guard")  # the versions the workarounds were written against
+    cache_plugin_lookups()
     app.add_config_value("torch_version", "", "env")
     app.add_config_value("primer_ext_digest", "", "env")  # conf.py: a digest of _ext/*.py
     app.add_config_value("primer_pdf", None, "html")  # path of the built PDF, if there is one

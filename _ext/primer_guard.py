@@ -25,6 +25,7 @@ WRITTEN_AGAINST = {
     "myst-nb": "1.4.0",
     "sphinx-design": "0.8.0",
     "sphinxext-opengraph": "0.13.0",
+    "pybtex": "0.26.1",
 }
 
 # package -> the workarounds that depend on it: where, what, and the upstream issue.
@@ -82,6 +83,11 @@ WORKAROUNDS = {
     "sphinxext-opengraph": [
         "_ext/primer_overview.py describe_for_previews: og:description is the page's front-matter "
         "description, not its first lines (sphinx-doc/sphinxext-opengraph#41, proposed in #147)",
+    ],
+    "pybtex": [
+        "_ext/primer.py cache_plugin_lookups: pybtex.plugin.entry_points wrapped in a cache, so that "
+        "each citation does not read every installed distribution's entry points again "
+        "(docs/upstream-reports.md)",
     ],
 }
 
