@@ -20,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import ast
+import getpass
 import hashlib
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -97,6 +100,20 @@ def inputs_digest(paths: list[Path], root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
+def execution_budget(nb) -> float:
+    """The seconds a chapter may take to execute in a clean build on the reference machine (two
+    cores, two chapters at a time): `primer: execution_budget` in its front matter
+    (chapters/_template.md). It orders a clean build, longest first, and `make bench` reports
+    a chapter that took longer; tests/test_project.py requires one in every chapter with code."""
+    return float(nb.metadata.get("primer", {}).get("execution_budget", 0))
+
+
+def longest_first(todo: list, last_run: dict[str, float]) -> list:
+    """TODO's (path, notebook, ...) items, the longest to execute first: by the chapter's last
+    run time (LAST_RUN, by path) when the cache knows one, else by its budget."""
+    return sorted(todo, key=lambda item: last_run.get(str(item[0])) or execution_budget(item[1]), reverse=True)
+
+
 def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: str) -> dict:
     """Execute one notebook in a fresh kernel (runs in a worker process)."""
     import nbformat
@@ -104,6 +121,18 @@ def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: 
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     os.environ.update(kernel_environment(ROOT, threads))
+    # The kernel's temporary files go to a folder of its own, removed when it has run: the
+    # kernel is stopped at once after its last cell (below), so the folders that its
+    # tempfile.TemporaryDirectory objects would remove as it exits are removed here. Inductor's
+    # compile cache, torchinductor_<user> (precompiled headers included), is linked in from the
+    # system's temporary folder, where torch keeps it by default, so that builds share it as before
+    # (torch/_inductor/runtime/cache_dir_utils.py: default_cache_dir).
+    scratch = tempfile.mkdtemp(prefix="primer-kernel-")
+    user = re.sub(r'[\\/:*?"<>|]', "_", getpass.getuser())
+    inductor = Path(tempfile.gettempdir()) / f"torchinductor_{user}"
+    inductor.mkdir(exist_ok=True)
+    (Path(scratch) / inductor.name).symlink_to(inductor)
+    os.environ["TMPDIR"] = scratch
     # The kernel's and jupyter_client's own chatter (and their shutdown tracebacks after a
     # timeout) go to a log beside the cache, not to the terminal; the report below says it all.
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -122,6 +151,10 @@ def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: 
         record_timing=False,
         resources={"metadata": {"path": str(Path(path).parent)}},
         on_cell_start=on_cell_start,
+        # SIGKILL to the kernel's process group once the outputs are in: a graceful exit
+        # (finalising torch and the kernel, polled every 0.1 s) kept each worker waiting for
+        # about 0.8 s per chapter, 0.6 s of it CPU time, and the outputs are already recorded.
+        shutdown_kernel="immediate",
     )
     start = time.perf_counter()
     result = {"path": path, "ok": False, "cell": None, "kind": None, "message": ""}
@@ -152,6 +185,8 @@ def run_notebook(path: str, nb_json: str, timeout: int, threads: int, log_path: 
     except Exception as error:  # a kernel that would not start, a broken notebook, ...
         result["kind"] = type(error).__name__
         result["message"] = ANSI.sub("", str(error))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     result["seconds"] = time.perf_counter() - start
     result["cell"] = current["index"]
     return result
@@ -231,11 +266,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Cached    {rel} (code and inputs unchanged since its last run)")
 
     # Longest first, so that two workers finish together: the last run time of any version of
-    # the chapter when the cache knows one, else the length of its code.
+    # the chapter when the cache knows one, else (a clean build) its budget.
     last_run = {r.uri: r.data.get("execution_seconds", 0) for r in cache.list_cache_records()}
-    todo.sort(key=lambda item: (last_run.get(str(item[0]), 0),
-                                sum(len(c.source) for c in item[1].cells if c.cell_type == "code")),
-              reverse=True)
+    todo = longest_first(todo, last_run)
     # One thread per kernel, however many chapters run: a numerically sensitive cell (a training
     # run that diverges, say) gives different numbers with a different thread count, and every
     # build must give the outputs the hidden asserts hold. Parallelism comes from the workers.
