@@ -21,6 +21,7 @@ branch the edit button also uses (sphinx-book-theme 1.4.0, header_buttons/launch
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import sys
@@ -149,8 +150,23 @@ def add_setup_cell(nb: nbformat.NotebookNode, source: Path, root: Path) -> nbfor
     return nb
 
 
-# In order. add_setup_cell stays last: it embeds what the finished notebook reads.
-STEPS: list[Step] = [plain_notebook, add_checks_step, add_setup_cell]
+def stable_ids(nb: nbformat.NotebookNode, source: Path, root: Path) -> nbformat.NotebookNode:
+    """Cell ids from the cells' contents, not random ones (jupytext and nbformat draw them at
+    random): the same chapter gives the same notebook, byte for byte, in every build, so the
+    notebooks branch and the zip change only when a chapter does. An id repeated (two identical
+    cells) gets a suffix."""
+    seen: dict[str, int] = {}
+    for cell in nb.cells:
+        if cell.get("id") == SETUP_TAG:
+            continue
+        base = hashlib.sha1(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()[:8]
+        seen[base] = seen.get(base, 0) + 1
+        cell["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
+    return nb
+
+
+# In order. add_setup_cell embeds what the finished notebook reads; stable_ids names every cell.
+STEPS: list[Step] = [plain_notebook, add_checks_step, add_setup_cell, stable_ids]
 
 
 def reader_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
