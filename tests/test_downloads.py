@@ -12,12 +12,10 @@ import jupytext
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from nbclient import NotebookClient
 from packaging.requirements import Requirement
 
-from conftest import CHAPTERS, REPO, executed_notebooks, run_make
+from conftest import CHAPTERS, REPO, chapter_cells, executed_notebooks, run_make
 from execute import LOCK_FILES, chapter_inputs
-from primer_check import MIME
 
 CHAPTERS_DIR = REPO / "chapters"
 SETUP = "primer-setup"  # the setup cell's tag (_ext/primer_notebooks.py)
@@ -33,14 +31,9 @@ def notebooks(book, tmp_path_factory):
     return folder
 
 
-ADDED = {SETUP, "answer", "answer-checks"}  # the cells a reader's notebook adds (setup, check my answer)
-
-
 def code(nb) -> list[str]:
-    """The chapter's code cells: in a reader's notebook, without the cells it adds; in an executed
-    one, without the cells that record the exercises' checks (the notebook has answer cells instead)."""
-    return [c.source for c in nb.cells if c.cell_type == "code" and not ADDED & set(c.metadata.get("tags", []))
-            and not any(MIME in o.get("data", {}) for o in c.get("outputs", []))]
+    """The chapter's own code (conftest.chapter_cells): what a reader's notebook and the build share."""
+    return [c.source for c in chapter_cells(nb)]
 
 
 def reads(nb) -> list:
@@ -80,13 +73,29 @@ def test_every_chapter_has_a_notebook_button_and_file(book):
         assert button["href"] == f"../notebooks/{slug}.ipynb"
 
 
+def test_a_notebook_is_the_same_file_in_every_build(book, monkeypatch):
+    """Made again from the same chapter and cache, each notebook is the published file byte for
+    byte (its cell ids come from the cells, not from chance), and its ids are unique."""
+    import jupytext
+
+    sys.path.insert(0, str(REPO / "_ext"))
+    from primer_notebooks import reader_notebook
+
+    monkeypatch.setenv("BOOK_BUILDDIR", str(book.builddir))
+    for slug in CHAPTERS:
+        again = jupytext.writes(reader_notebook(REPO / "chapters" / f"{slug}.md", REPO), fmt="ipynb")
+        assert again == (book.html / "notebooks" / f"{slug}.ipynb").read_text(encoding="utf8"), slug
+        ids = [c["id"] for c in nbformat.reads(again, as_version=4).cells]
+        assert len(ids) == len(set(ids)), slug
+
+
 def test_downloaded_notebooks_are_the_executed_code_with_every_file_it_reads(book, notebooks):
     """Each notebook in the zip holds exactly the code cells, in order, that the build executed
     without an error (the cache), and the zip holds, byte for byte, every file of chapters/ that
     the code reads (tools/execute.py's chapter_inputs, which decides re-execution) and every
     helper module and data file, the reader requirements and the environment check. So each
     notebook runs in the reader's folder as it ran in chapters/ (and, thanks to its setup cell,
-    alone: test_a_downloaded_notebook_runs_alone_in_an_empty_folder runs one)."""
+    alone: test_every_downloaded_notebook_runs_alone_in_an_empty_folder)."""
     executed = executed_notebooks(book.builddir / ".jupyter_cache")
     for slug in CHAPTERS:
         downloaded = notebooks / f"{slug}.ipynb"
@@ -104,39 +113,26 @@ def test_downloaded_notebooks_are_the_executed_code_with_every_file_it_reads(boo
         assert (notebooks / path.name).read_bytes() == path.read_bytes(), path
 
 
-def notebook_to_run(book) -> str:
-    """The chapter whose code imports a helper module from the zip (the import, and what the
-    helper itself reads, depend on the reader's folder), else reads a data file from it; of
-    those, the quickest to execute by the build's own run times."""
-    executed = executed_notebooks(book.builddir / ".jupyter_cache")
-    read = {slug: [p for p in reads(executed[slug][0]) if p.name != "primer_check.py"]  # every chapter's
-            for slug in CHAPTERS if slug in executed}
-    for suffix in (".py", ""):
-        candidates = [slug for slug, paths in read.items() if any(p.name.endswith(suffix) for p in paths)]
-        if candidates:
-            return min(candidates, key=lambda slug: executed[slug][1])
-    return min(executed, key=lambda slug: executed[slug][1])
-
-
 @pytest.mark.slow
-def test_a_downloaded_notebook_runs_alone_in_an_empty_folder(book, tmp_path):
-    """One chapter's notebook, as its button gives it, alone in an empty folder, executed by a
-    plain Jupyter kernel without the build's kernel settings: its setup cell writes the files it
-    reads, byte for byte those of chapters/ (the tests below show the setup cell of every chapter)."""
-    slug = notebook_to_run(book)
-    shutil.copy(book.html / "notebooks" / f"{slug}.ipynb", tmp_path)
-    nb = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    assert sum(1 for c in nb.cells if c.cell_type == "code" and c.get("outputs")) >= 5, slug
-    answers = [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]  # check my answer
-    assert len(answers) >= 3, slug
-    for cell in answers:  # each starts from the exercise's starting point, which its check rejects
-        said = "".join(o.get("text", "") for o in cell.outputs)
-        assert said.startswith("Exercise ") and ": ✗ " in said, (slug, said)
-    files = reads(nb)
-    assert files, f"{slug} reads no file of chapters/: notebook_to_run chose a notebook that tests nothing here"
-    for path in files:
-        assert (tmp_path / bundled(path)).read_bytes() == path.read_bytes(), path
+def test_every_downloaded_notebook_runs_alone_in_an_empty_folder(book, second_execution):
+    """Each chapter's notebook, as its button gives it, alone in an empty folder, executed with the
+    build's kernel settings (tests/run_notebooks.py; test_determinism.py compares its outputs
+    with the build's): every cell ran, each "check my answer" cell rejects the exercise's
+    starting point, and the setup cell wrote the files the chapter reads, byte for byte those of
+    chapters/."""
+    readers = 0
+    for slug in CHAPTERS:
+        folder = second_execution / slug
+        nb = nbformat.read(folder / "executed.ipynb", as_version=4)
+        assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code" and c.source.strip()), slug
+        for cell in [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]:
+            said = "".join(o.get("text", "") for o in cell.outputs)
+            assert said.startswith("Exercise ") and ": ✗ " in said, (slug, said)
+        files = reads(nb)
+        readers += bool(files)
+        for path in files:
+            assert (folder / bundled(path)).read_bytes() == path.read_bytes(), (slug, path)
+    assert readers >= 5  # chapters that import a helper module or read a data file
 
 
 def test_each_setup_cell_writes_what_its_chapter_reads_offline_and_replaces_nothing(book, tmp_path):
