@@ -5,7 +5,8 @@ Tiers (pytest.ini registers the markers): `make check` runs every test not marke
 incremental build; `make test` runs them all on a clean build.
 
 Work that only some tests need and that takes long, the PDF, the EPUB, a second execution of
-every chapter and the accessibility audit (tests/axe_audit.py), starts in the background as
+every chapter (the notebooks a reader downloads, tests/run_notebooks.py) and the accessibility
+audit (tests/axe_audit.py), starts in the background as
 soon as the book is built, when a selected test needs it;
 the test that needs it waits for it. Those tests, and the browser's, run after the others
 (`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
@@ -168,9 +169,9 @@ def background(tmp_path_factory):
 
 def pytest_collection_modifyitems(items):
     """The tests that wait for background work after the others (the PDF's, the EPUB's, the
-    determinism test), the browser's last (they wait for the audit); file order otherwise. So the
-    background work runs while the tests, one at a time, leave a core idle. Nothing depends on
-    this order."""
+    determinism and downloaded-notebook tests), the browser's last (they wait for the audit); file
+    order otherwise. So the background work runs while the tests, one at a time, leave a core
+    idle. Nothing depends on this order."""
     def rank(item) -> int:
         if item.get_closest_marker("browser"):
             return 2
