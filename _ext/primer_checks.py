@@ -16,7 +16,6 @@ In the notebook a reader downloads, for each exercise:
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import sys
@@ -25,18 +24,15 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+try:
+    from execute import conf_value, read_notebook
+finally:
+    sys.path.remove(str(ROOT / "tools"))
 
-
-def read_mime(module: Path) -> str:
-    """primer_check.MIME, read from MODULE without importing it: it imports torch, which took
-    1.7 s of every Sphinx run (the book's HTML, PDF and EPUB, and every fixture book in the tests)."""
-    for node in ast.parse(module.read_text(encoding="utf8")).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MIME" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise KeyError(f"no MIME in {module}")
-
-
-MIME = read_mime(ROOT / "chapters" / "primer_check.py")
+# Read from the file, not imported: primer_check imports torch, which took 1.7 s of every Sphinx
+# run (the book's HTML, PDF and EPUB, and every fixture book in the tests).
+MIME = conf_value("MIME", ROOT / "chapters" / "primer_check.py")
 
 SOLUTION = "::::{dropdown} Solution"  # where an exercise's text ends and its solution begins
 
@@ -86,9 +82,12 @@ def folded(text: str) -> str:
     return "\n".join([f"<details><summary>{title}</summary>", "", *body, "", "</details>", *rest]).rstrip() + "\n"
 
 
-def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode,
+               keep_records: bool = False) -> nbformat.NotebookNode:
     """NB (a chapter's notebook, no outputs) with its record cells replaced by answer cells, as
-    the module docstring says. EXECUTED is the chapter as the build executed it."""
+    the module docstring says. EXECUTED is the chapter as the build executed it. KEEP_RECORDS:
+    the record cells stay too, marked `primer_record` (tests/run_notebooks.py: a second
+    execution whose records the determinism test compares with the build's)."""
     records = dict(recorded(executed))
     if not records:
         return nb
@@ -115,7 +114,9 @@ def add_checks(nb: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nb
             cells.insert(pending.pop(), answer_cell(payload))  # the solution just before the record
             pending.clear()  # an exercise without a record cell gets no answer cell
             checks[payload["exercise"]] = public(payload)
-            continue
+            if not keep_records:
+                continue
+            cell.metadata["primer_record"] = True
         if cell.metadata.pop("primer_solution", False):
             pending.append(len(cells))
         if cell.cell_type == "code" and {"hide-cell", "remove-cell"} & set(cell.metadata.get("tags", [])):
@@ -134,11 +135,6 @@ def executed_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
     code, in the cache conf.py names (nb_execution_cache_path, under BOOK_BUILDDIR)."""
     from jupyter_cache import get_cache
 
-    sys.path.insert(0, str(root / "tools"))
-    try:
-        from execute import conf_value, read_notebook
-    finally:
-        sys.path.remove(str(root / "tools"))
     cache = get_cache(str(Path(os.environ.get("BOOK_BUILDDIR", root / "_build")) / ".jupyter_cache"))
     try:
         record = cache.match_cache_notebook(read_notebook(source, conf_value("myst_enable_extensions", root / "conf.py")))
@@ -148,8 +144,9 @@ def executed_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
     return cache.get_cache_bundle(record.pk).nb
 
 
-def add_checks_step(nb: nbformat.NotebookNode, source: Path, root: Path) -> nbformat.NotebookNode:
+def add_checks_step(nb: nbformat.NotebookNode, source: Path, root: Path,
+                    keep_records: bool = False) -> nbformat.NotebookNode:
     """The step of _ext/primer_notebooks.py's STEPS: answer cells where the chapter records checks."""
     if not any(c.cell_type == "code" and "record(" in c.source for c in nb.cells):
         return nb
-    return add_checks(nb, executed_notebook(source, root))
+    return add_checks(nb, executed_notebook(source, root), keep_records)

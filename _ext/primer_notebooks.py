@@ -169,13 +169,14 @@ def stable_ids(nb: nbformat.NotebookNode, source: Path, root: Path) -> nbformat.
 STEPS: list[Step] = [plain_notebook, add_checks_step, add_setup_cell, stable_ids]
 
 
-def reader_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
-    """The chapter SOURCE (chapters/SLUG.md of the book in ROOT) as a reader's notebook."""
+def reader_notebook(source: Path, root: Path, keep_records: bool = False) -> nbformat.NotebookNode:
+    """The chapter SOURCE (chapters/SLUG.md of the book in ROOT) as a reader's notebook.
+    KEEP_RECORDS: with the exercises' record cells as well (primer_checks.add_checks)."""
     import jupytext
 
     nb = jupytext.read(source)
     for step in STEPS:
-        nb = step(nb, source, root)
+        nb = step(nb, source, root, keep_records) if step is add_checks_step else step(nb, source, root)
     return nb
 
 

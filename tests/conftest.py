@@ -147,7 +147,7 @@ class Background:
         downloads, alone in an empty folder (tests/run_notebooks.py, with the build's kernel
         settings). Not niced: each cell has its time limit (conf.py)."""
         return self.start("second_execution", [sys.executable, str(REPO / "tests" / "run_notebooks.py"),
-                                               str(book.html), str(self.folder / "readers")])
+                                               str(book.builddir), str(self.folder / "readers")])
 
     def audit(self, book: Build) -> Job:
         """tests/axe_audit.py (axe-core in Chromium) over a copy of the site as built: a later
@@ -259,8 +259,8 @@ def pdf_text(pdf) -> str:
 @pytest.fixture(scope="session")
 def second_execution(book, background) -> Path:
     """The folder of the second, independent execution of every chapter: READERS/SLUG/ holds the
-    downloaded notebook, the files its setup cell wrote, and executed.ipynb (the determinism test
-    and the downloads' tests read it)."""
+    downloaded notebook with the exercises' record cells kept (SLUG.ipynb), the files its setup
+    cell wrote, and executed.ipynb (the determinism test and the downloads' tests read it)."""
     status, output = background.second_execution(book).result()
     assert status == 0, output[-6000:]
     return background.folder / "readers"
@@ -269,16 +269,6 @@ def second_execution(book, background) -> Path:
 # The cells a reader's notebook adds to the chapter's: the setup cell (_ext/primer_notebooks.py)
 # and "check my answer" (_ext/primer_checks.py).
 ADDED = {"primer-setup", "answer", "answer-checks"}
-
-
-def chapter_cells(nb) -> list:
-    """NB's code cells that are the chapter's own: in a reader's notebook, without the cells it
-    adds; in an executed chapter, without the cells that record the exercises' checks (the
-    reader's notebook has answer cells instead)."""
-    from primer_check import MIME
-
-    return [c for c in nb.cells if c.cell_type == "code" and not ADDED & set(c.metadata.get("tags", []))
-            and not any(MIME in o.get("data", {}) for o in c.get("outputs", []))]
 
 
 def executed_notebooks(cache_dir: Path) -> dict[str, tuple]:

@@ -2,39 +2,49 @@
 the chapters (tools/execute.py's run_notebook: the same kernel settings, one thread, two
 notebooks at a time, the longest first).
 
-    python tests/run_notebooks.py SITE OUT
+    python tests/run_notebooks.py BUILDDIR OUT
 
-Each SITE/notebooks/SLUG.ipynb is copied to OUT/SLUG/ and executed there: its setup cell writes
-the files the chapter reads. The executed notebook is written to OUT/SLUG/executed.ipynb. The
-tests compare it with the build's outputs (test_determinism.py: a second, independent execution
-gives the same outputs) and look at what the notebook did (test_downloads.py: every notebook runs
-alone). Exit status 1 when any notebook failed, with the failures on stderr.
+For each notebook of BUILDDIR/html/notebooks, the same notebook is made again from its chapter and
+the build's cache with the exercises' record cells kept (primer_notebooks.reader_notebook,
+keep_records), so that the determinism test can compare the checks' fingerprints too; less those
+cells it is the downloaded file (test_downloads.py holds that). It is written to OUT/SLUG/ and
+executed there: its setup cell writes the files the chapter reads. The executed notebook is
+written to OUT/SLUG/executed.ipynb. The tests compare it with the build's outputs
+(test_determinism.py: a second, independent execution gives the same outputs) and look at what
+the notebook did (test_downloads.py: every notebook runs alone). Exit status 1 when any notebook
+failed, with the failures on stderr.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
+sys.path[:0] = [str(REPO / "tools"), str(REPO / "_ext")]
 
 import execute  # noqa: E402
 
 
-def main(site: Path, out: Path) -> int:
+def main(builddir: Path, out: Path) -> int:
+    os.environ["BOOK_BUILDDIR"] = str(builddir)  # the cache the record cells' payloads come from
+    from primer_notebooks import reader_notebook
+
     timeout = execute.conf_value("nb_execution_timeout", REPO / "conf.py")
     shutil.rmtree(out, ignore_errors=True)
     todo = []
-    for path in sorted((site / "notebooks").glob("*.ipynb")):
-        folder = out / path.stem
-        folder.mkdir(parents=True)
-        shutil.copy(path, folder)
-        todo.append((folder / path.name, nbformat.read(path, as_version=4)))
+    for downloaded in sorted((builddir / "html" / "notebooks").glob("*.ipynb")):
+        nb = reader_notebook(REPO / "chapters" / f"{downloaded.stem}.md", REPO, keep_records=True)
+        path = out / downloaded.stem / downloaded.name
+        path.parent.mkdir(parents=True)
+        path.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf8")
+        todo.append((path, nb))
     failures = []
     with ProcessPoolExecutor(max_workers=2) as pool:
         futures = {}

@@ -3,6 +3,7 @@
 import csv
 import math
 import re
+import sys
 
 import pytest
 
@@ -107,6 +108,14 @@ def test_chapter_links_on(book, slug):
     position = CHAPTERS.index(slug)
     if position + 1 < len(CHAPTERS):
         assert f"{CHAPTERS[position + 1]}.html" in hrefs, "no link on to the next chapter"
+
+
+def test_the_data_chapter_ran_where_it_says_it_was_built(book):
+    """data.md says the book is built on Linux with Python 3.11 (where workers start with fork);
+    the executed notebook records its Python, and the build ran on this machine."""
+    assert "the book is built on Linux with Python 3.11" in (REPO / "chapters" / "data.md").read_text()
+    nb, _ = executed_notebooks(book.builddir / ".jupyter_cache")["data"]
+    assert nb.metadata.language_info.version.startswith("3.11.") and sys.platform == "linux"
 
 
 def test_hidden_asserts_are_not_shown(book):

@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, REPO, chapter_cells, executed_notebooks
+from conftest import ADDED, CHAPTERS, REPO, executed_notebooks
 
 
 def merged(outputs):
@@ -23,16 +23,18 @@ def merged(outputs):
 
 
 def outputs(nb):
-    """[(source, outputs) of each of the chapter's own code cells but those tagged timing]."""
-    return [(cell.source, merged(cell.get("outputs", []))) for cell in chapter_cells(nb)
-            if "timing" not in cell.metadata.get("tags", [])]
+    """[(source, outputs) of each of the chapter's own code cells, its exercises' record cells
+    included (their fingerprints are what a reader's answers are checked against), but those
+    tagged timing]."""
+    return [(cell.source, merged(cell.get("outputs", []))) for cell in nb.cells if cell.cell_type == "code"
+            and not (ADDED | {"timing"}) & set(cell.metadata.get("tags", []))]
 
 
 @pytest.mark.slow
 def test_two_independent_executions_give_identical_outputs(book, second_execution):
     """The build's execution (tools/execute.py, in chapters/) and a second one of each notebook a
-    reader downloads, alone in an empty folder (tests/run_notebooks.py, started in the background
-    when the book is built), cell for cell."""
+    reader downloads, alone in an empty folder, with the exercises' record cells kept
+    (tests/run_notebooks.py, started in the background when the book is built), cell for cell."""
     first = executed_notebooks(book.builddir / ".jupyter_cache")
     assert sorted(first) == sorted(CHAPTERS)
     compared = 0

@@ -14,8 +14,9 @@ import pytest
 from bs4 import BeautifulSoup
 from packaging.requirements import Requirement
 
-from conftest import CHAPTERS, REPO, chapter_cells, executed_notebooks, run_make
+from conftest import ADDED, CHAPTERS, REPO, executed_notebooks, run_make
 from execute import LOCK_FILES, chapter_inputs
+from primer_check import MIME
 
 CHAPTERS_DIR = REPO / "chapters"
 SETUP = "primer-setup"  # the setup cell's tag (_ext/primer_notebooks.py)
@@ -32,8 +33,10 @@ def notebooks(book, tmp_path_factory):
 
 
 def code(nb) -> list[str]:
-    """The chapter's own code (conftest.chapter_cells): what a reader's notebook and the build share."""
-    return [c.source for c in chapter_cells(nb)]
+    """The chapter's code cells: in a reader's notebook, without the cells it adds; in an executed
+    one, without the cells that record the exercises' checks (the notebook has answer cells instead)."""
+    return [c.source for c in nb.cells if c.cell_type == "code" and not ADDED & set(c.metadata.get("tags", []))
+            and not any(MIME in o.get("data", {}) for o in c.get("outputs", []))]
 
 
 def reads(nb) -> list:
@@ -115,17 +118,24 @@ def test_downloaded_notebooks_are_the_executed_code_with_every_file_it_reads(boo
 
 @pytest.mark.slow
 def test_every_downloaded_notebook_runs_alone_in_an_empty_folder(book, second_execution):
-    """Each chapter's notebook, as its button gives it, alone in an empty folder, executed with the
-    build's kernel settings (tests/run_notebooks.py; test_determinism.py compares its outputs
-    with the build's): every cell ran, each "check my answer" cell rejects the exercise's
-    starting point, and the setup cell wrote the files the chapter reads, byte for byte those of
-    chapters/."""
+    """Each chapter's notebook, as its button gives it (plus the exercises' record cells, for the
+    determinism test), alone in an empty folder, executed with the build's kernel settings
+    (tests/run_notebooks.py; test_determinism.py compares its outputs with the build's): every
+    cell ran, each "check my answer" cell rejects the exercise's starting point, and the setup
+    cell wrote the files the chapter reads, byte for byte those of chapters/."""
     readers = 0
     for slug in CHAPTERS:
         folder = second_execution / slug
+        run = nbformat.read(folder / f"{slug}.ipynb", as_version=4)  # what ran: the download, records kept
+        run.cells = [c for c in run.cells if not c.metadata.get("primer_record")]
+        downloaded = (book.html / "notebooks" / f"{slug}.ipynb").read_text(encoding="utf8")
+        assert jupytext.writes(run, fmt="ipynb") == downloaded, f"{slug}: what ran is not the download"
         nb = nbformat.read(folder / "executed.ipynb", as_version=4)
         assert all(c.get("execution_count") for c in nb.cells if c.cell_type == "code" and c.source.strip()), slug
-        for cell in [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]:
+        assert sum(1 for c in nb.cells if c.cell_type == "code" and c.get("outputs")) >= 5, slug
+        answers = [c for c in nb.cells if "answer" in c.metadata.get("tags", [])]  # check my answer
+        assert len(answers) >= 3, slug
+        for cell in answers:  # each starts from the exercise's starting point, which its check rejects
             said = "".join(o.get("text", "") for o in cell.outputs)
             assert said.startswith("Exercise ") and ": ✗ " in said, (slug, said)
         files = reads(nb)

@@ -42,7 +42,8 @@ NBCLIENT_PREAMBLE = re.compile(r"\AAn error occurred while executing the followi
 
 
 def conf_value(name: str, conf: Path):
-    """A literal setting from conf.py, read without importing it (importing it loads torch)."""
+    """The literal assigned to NAME in the Python file CONF (conf.py, say), read without importing
+    it (importing conf.py, or chapters/primer_check.py, loads torch)."""
     for node in ast.parse(conf.read_text()).body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == name for t in node.targets

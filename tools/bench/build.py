@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
+import execute  # noqa: E402
 from chromium import EXECUTABLE, FLAGS  # noqa: E402
 from repo_copy import copy_repo  # noqa: E402
 
@@ -60,9 +61,6 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def chapter_budgets(work: Path) -> dict[str, float]:
     """{chapter path: its front matter's primer.execution_budget}, as tools/execute.py reads it."""
-    sys.path.insert(0, str(work / "tools"))
-    import execute
-
     extensions = execute.conf_value("myst_enable_extensions", work / "conf.py")
     return {str(page.relative_to(work)): execute.execution_budget(execute.read_notebook(page, extensions))
             for page in execute.book_pages(work) if "{code-cell}" in page.read_text()}
