@@ -18,7 +18,7 @@ TEX_PKGS := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-
 TEST_PKGS := $(TEX_PKGS) poppler-utils chromium nginx default-jre-headless epubcheck
 
 .DEFAULT_GOAL := help
-.PHONY: help html pdf epub livehtml serve clean test test-notebooks check apt execute venv lock lint chapter bench gpu-check FORCE
+.PHONY: help html pdf epub livehtml serve clean test check apt execute venv lock lint chapter bench gpu-check FORCE
 
 help: ## list the targets
 	@echo "The PyTorch Primer. Targets:"
@@ -163,16 +163,11 @@ $(VNU)/node_modules/.installed: $(VNU)/package-lock.json $(VNU)/package.json
 	npm ci --prefix $(VNU) --ignore-scripts --engine-strict --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The tests build the book from scratch into $(BUILDDIR)/test (emptied first). With
-# BOOK_TEST_BUILT=DIR they test the finished `make pdf epub html` in DIR instead (its output in
-# DIR/build.log), as CI does, so that what is tested is what is published. pytest.ini: the
-# markers, the time limit. `make test` executes two chapters' notebooks a second time;
-# `make test-notebooks` all of them, on the build `make test` left (CI runs both).
-test: $(VENV)/.installed apt $(VNU)/node_modules/.installed ## run the test suite (builds the book from scratch)
-	cd $(HERE) && BOOK_TEST_DIR=$(abspath $(BUILDDIR))/test $(VENV)/bin/pytest tests -m "not every_notebook" --durations=25
-
-test-notebooks: $(VENV)/.installed ## execute every chapter's notebook again, alone, and compare with make test's build
-	cd $(HERE) && BOOK_TEST_REUSE=$(abspath $(BUILDDIR))/test $(VENV)/bin/pytest tests -m every_notebook --durations=5
+# The tests build the book from scratch into a temporary folder. With BOOK_TEST_BUILT=DIR they
+# test the finished `make pdf epub html` in DIR instead (its output in DIR/build.log), as CI
+# does, so that what is tested is what is published. pytest.ini: the markers, the time limit.
+test: $(VENV)/.installed apt $(VNU)/node_modules/.installed ## run the whole test suite (builds the book from scratch)
+	cd $(HERE) && $(VENV)/bin/pytest tests --durations=25
 
 # The quick tier, for authors after an edit: the book built into $(BUILDDIR) as `make html` builds
 # it (only what changed executes), then every test but the browser's, the PDF's and the slow ones.

@@ -2,14 +2,12 @@
 
 Tiers (pytest.ini registers the markers): `make check` runs every test not marked `browser`
 (Chromium), `pdf` (TeX Live), `epub` (EPUBCheck) or `slow` (executes chapters again), on an
-incremental build; `make test` runs every test not marked `every_notebook`, on a clean build;
-`make test-notebooks` runs those, on the build `make test` left: every chapter executed a second
-time. CI runs `make test`, then `make test-notebooks`.
+incremental build; `make test` runs them all on a clean build.
 
 Work that only some tests need and that takes long, the PDF, the EPUB, a second execution of
-notebooks a reader downloads (tests/run_notebooks.py: SAMPLE in `make test`, every chapter in
-`make test-notebooks`) and the accessibility audit (tests/axe_audit.py), starts in the background
-as soon as the book is built, when a selected test needs it;
+every chapter (the notebooks a reader downloads, tests/run_notebooks.py) and the accessibility
+audit (tests/axe_audit.py), starts in the background as
+soon as the book is built, when a selected test needs it;
 the test that needs it waits for it. Those tests, and the browser's, run after the others
 (`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
 test depends on another having run: each fixture starts its work itself when nothing has.
@@ -23,7 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -44,11 +42,6 @@ def toctree_chapters() -> list[str]:
 
 
 CHAPTERS = toctree_chapters()
-
-# The chapters whose downloaded notebooks `make test` executes a second time, alone, and compares
-# with the build: one reads a data file, the other imports a helper module and trains a model
-# from random numbers; both have exercises with checks. `make test-notebooks` executes them all.
-SAMPLE = ["what-is-pytorch", "saving-and-exporting"]
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -95,18 +88,13 @@ class Build:
     builddir: Path
     output: str
     fresh: bool = True  # built from an empty folder (always, except with BOOK_TEST_REUSE)
-    parsed: dict = field(default_factory=dict, repr=False)
 
     @property
     def html(self) -> Path:
         return self.builddir / "html"
 
     def page(self, name: str) -> BeautifulSoup:
-        """The page NAME, parsed once per session and shared by the tests: copy.copy() it
-        before changing it."""
-        if name not in self.parsed:
-            self.parsed[name] = BeautifulSoup((self.html / name).read_text(encoding="utf8"), "html.parser")
-        return self.parsed[name]
+        return BeautifulSoup((self.html / name).read_text(encoding="utf8"), "html.parser")
 
     def chapter(self, slug: str) -> BeautifulSoup:
         return self.page(f"chapters/{slug}.html")
@@ -154,14 +142,12 @@ class Background:
         """`make epub` into the book's build folder, EPUBCheck included (nothing executes again)."""
         return self.start("epub", [*MAKE, "-C", str(REPO), "epub", f"BUILDDIR={book.builddir}"], nice=10)
 
-    def second_execution(self, book: Build, which: str) -> Job:
-        """WHICH ("sample": SAMPLE, "every": every chapter) executed again, independently of the
-        build: each notebook a reader downloads, alone in an empty folder (tests/run_notebooks.py,
-        with the build's kernel settings), into FOLDER/WHICH/. Not niced: each cell has its time
-        limit (conf.py)."""
-        slugs = CHAPTERS if which == "every" else SAMPLE
-        return self.start(f"execution-{which}", [sys.executable, str(REPO / "tests" / "run_notebooks.py"),
-                                                 str(book.builddir), str(self.folder / which), *slugs])
+    def second_execution(self, book: Build) -> Job:
+        """Every chapter executed again, independently of the build: each notebook a reader
+        downloads, alone in an empty folder (tests/run_notebooks.py, with the build's kernel
+        settings). Not niced: each cell has its time limit (conf.py)."""
+        return self.start("second_execution", [sys.executable, str(REPO / "tests" / "run_notebooks.py"),
+                                               str(book.builddir), str(self.folder / "readers")])
 
     def audit(self, book: Build) -> Job:
         """tests/axe_audit.py (axe-core in Chromium) over a copy of the site as built: a later
@@ -199,12 +185,8 @@ def pytest_collection_modifyitems(items):
 def book(request, tmp_path_factory, background) -> Build:
     """A clean `make html` of the whole book (fresh cache: every chapter executes).
 
-    BOOK_TEST_DIR=DIR builds from scratch into DIR (emptied first) instead, and leaves the build
-    there: `make test` sets it, for `make test-notebooks` to test the same build.
-
-    BOOK_TEST_REUSE=DIR builds into DIR and keeps it between runs, so that only what changed
-    executes (`make check` sets it to the author's build folder, `make test-notebooks` to the
-    folder `make test` built). `make test` never sets it.
+    BOOK_TEST_REUSE=DIR builds into DIR instead and keeps it between runs, so that only what
+    changed executes (`make check` sets it to the author's build folder). CI never sets it.
 
     BOOK_TEST_BUILT=DIR tests a finished build made from an empty folder, `make pdf epub html`
     into DIR with its output in DIR/build.log, and builds nothing: CI builds once, tests that
@@ -221,14 +203,8 @@ def book(request, tmp_path_factory, background) -> Build:
             f"BOOK_TEST_BUILT={built}: no finished build there (`make pdf epub html`, its output in build.log)"
         build = Build(builddir, log.read_text(encoding="utf8"))
     else:
-        reuse, clean = os.environ.get("BOOK_TEST_REUSE"), os.environ.get("BOOK_TEST_DIR")
-        if reuse:
-            builddir = Path(reuse).resolve()
-        elif clean:
-            builddir = Path(clean).resolve()
-            shutil.rmtree(builddir, ignore_errors=True)
-        else:
-            builddir = tmp_path_factory.mktemp("book") / "_build"
+        reuse = os.environ.get("BOOK_TEST_REUSE")
+        builddir = Path(reuse).resolve() if reuse else tmp_path_factory.mktemp("book") / "_build"
         setup = run_make("venv", builddir)  # pip's own chatter stays out of the build's output
         assert setup.returncode == 0, setup.stdout + setup.stderr
         # An up-to-date build would print nothing; without its stamp every chapter is checked
@@ -239,8 +215,8 @@ def book(request, tmp_path_factory, background) -> Build:
         assert result.returncode == 0, f"make html failed:\n{output[-6000:]}"
         build = Build(builddir, output, fresh=not reuse)
     wanted = {name for item in request.session.items for name in item.fixturenames}
-    for which in sorted(executions_wanted(request.session.items), reverse=True):  # every, then sample
-        background.second_execution(build, which)
+    if "second_execution" in wanted:
+        background.second_execution(build)
     if "pdf" in wanted and not built:
         background.pdf(build)
     if "epub" in wanted and not built:
@@ -280,34 +256,14 @@ def pdf_text(pdf) -> str:
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def executions_wanted(items) -> set[str]:
-    """The second executions the selected tests need: "sample", "every" or both."""
-    return {item.callspec.params["second_execution"] for item in items if "second_execution" in item.fixturenames}
-
-
-@dataclass
-class Execution:
-    """A second execution: FOLDER/SLUG/ holds the downloaded notebook with the exercises' record
-    cells kept (SLUG.ipynb), the files its setup cell wrote, and executed.ipynb (the determinism
-    test and the downloads' tests read it), for each of SLUGS."""
-    folder: Path
-    slugs: list[str]
-    every: bool
-
-
-# The tests of a second execution take it as a parameter: SAMPLE in `make test`, every chapter
-# (marked every_notebook) in `make test-notebooks`.
-EXECUTIONS = pytest.mark.parametrize("second_execution", [
-    "sample", pytest.param("every", marks=pytest.mark.every_notebook)], indirect=True)
-
-
 @pytest.fixture(scope="session")
-def second_execution(request, book, background) -> Execution:
-    """The second, independent execution of request.param's chapters (EXECUTIONS)."""
-    which = request.param
-    status, output = background.second_execution(book, which).result()
+def second_execution(book, background) -> Path:
+    """The folder of the second, independent execution of every chapter: READERS/SLUG/ holds the
+    downloaded notebook with the exercises' record cells kept (SLUG.ipynb), the files its setup
+    cell wrote, and executed.ipynb (the determinism test and the downloads' tests read it)."""
+    status, output = background.second_execution(book).result()
     assert status == 0, output[-6000:]
-    return Execution(background.folder / which, CHAPTERS if which == "every" else SAMPLE, which == "every")
+    return background.folder / "readers"
 
 
 # The cells a reader's notebook adds to the chapter's: the setup cell (_ext/primer_notebooks.py)

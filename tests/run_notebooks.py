@@ -2,9 +2,9 @@
 the chapters (tools/execute.py's run_notebook: the same kernel settings, one thread, two
 notebooks at a time, the longest first).
 
-    python tests/run_notebooks.py BUILDDIR OUT [SLUG ...]
+    python tests/run_notebooks.py BUILDDIR OUT
 
-For each notebook of BUILDDIR/html/notebooks (or those of the chapters SLUG ...), the same notebook is made again from its chapter and
+For each notebook of BUILDDIR/html/notebooks, the same notebook is made again from its chapter and
 the build's cache with the exercises' record cells kept (primer_notebooks.reader_notebook,
 keep_records), so that the determinism test can compare the checks' fingerprints too; less those
 cells it is the downloaded file (test_downloads.py holds that). It is written to OUT/SLUG/ and
@@ -32,19 +32,14 @@ sys.path[:0] = [str(REPO / "tools"), str(REPO / "_ext")]
 import execute  # noqa: E402
 
 
-def main(builddir: Path, out: Path, slugs: list[str]) -> int:
+def main(builddir: Path, out: Path) -> int:
     os.environ["BOOK_BUILDDIR"] = str(builddir)  # the cache the record cells' payloads come from
     from primer_notebooks import reader_notebook
 
     timeout = execute.conf_value("nb_execution_timeout", REPO / "conf.py")
     shutil.rmtree(out, ignore_errors=True)
     todo = []
-    downloads = sorted((builddir / "html" / "notebooks").glob("*.ipynb"))
-    missing = set(slugs) - {path.stem for path in downloads}
-    assert not missing, f"no downloaded notebook for {sorted(missing)} in {builddir}"
-    for downloaded in downloads:
-        if slugs and downloaded.stem not in slugs:
-            continue
+    for downloaded in sorted((builddir / "html" / "notebooks").glob("*.ipynb")):
         nb = reader_notebook(REPO / "chapters" / f"{downloaded.stem}.md", REPO, keep_records=True)
         path = out / downloaded.stem / downloaded.name
         path.parent.mkdir(parents=True)
@@ -72,4 +67,4 @@ def main(builddir: Path, out: Path, slugs: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]))
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))

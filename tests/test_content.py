@@ -1,6 +1,5 @@
 """What a reader sees: the chapters' structure, executed outputs, pictures, exercises."""
 
-import copy
 import csv
 import math
 import re
@@ -17,7 +16,7 @@ def article(soup):
 
 def prose_words(soup) -> int:
     """Words of prose: the article without code, outputs, footnotes and the bibliography."""
-    body = copy.copy(article(soup))  # the page is shared (conftest.Build.page)
+    body = article(soup)
     for junk in body.select("div.cell, pre, div.highlight, aside.footnote-list, div.footnote-list, "
                             "div.citation, .headerlink, script, style, div.video-facade"):
         junk.decompose()

@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import ADDED, CHAPTERS, EXECUTIONS, REPO, executed_notebooks
+from conftest import ADDED, CHAPTERS, REPO, executed_notebooks
 
 
 def merged(outputs):
@@ -31,23 +31,21 @@ def outputs(nb):
 
 
 @pytest.mark.slow
-@EXECUTIONS
 def test_two_independent_executions_give_identical_outputs(book, second_execution):
     """The build's execution (tools/execute.py, in chapters/) and a second one of each notebook a
     reader downloads, alone in an empty folder, with the exercises' record cells kept
-    (tests/run_notebooks.py, started in the background when the book is built), cell for cell:
-    conftest.SAMPLE in `make test`, every chapter in `make test-notebooks`."""
+    (tests/run_notebooks.py, started in the background when the book is built), cell for cell."""
     first = executed_notebooks(book.builddir / ".jupyter_cache")
     assert sorted(first) == sorted(CHAPTERS)
     compared = 0
-    for slug in second_execution.slugs:
+    for slug in CHAPTERS:
         built = outputs(first[slug][0])
-        again = outputs(nbformat.read(second_execution.folder / slug / "executed.ipynb", as_version=4))
+        again = outputs(nbformat.read(second_execution / slug / "executed.ipynb", as_version=4))
         assert [s for s, _ in built] == [s for s, _ in again], f"{slug}: not the same code"
         for (source, out1), (_, out2) in zip(built, again, strict=True):
             assert out1 == out2, f"{slug}: outputs differ between two executions for the cell:\n{source}"
             compared += bool(out1)
-    assert compared >= 10 * len(second_execution.slugs)  # most chapters print or draw in many cells
+    assert compared >= 10 * len(CHAPTERS)  # most chapters print or draw in many cells
 
 
 def test_timing_cells_are_the_only_exception(book):

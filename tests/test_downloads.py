@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from packaging.requirements import Requirement
 
-from conftest import ADDED, CHAPTERS, EXECUTIONS, REPO, SAMPLE, executed_notebooks, run_make
+from conftest import ADDED, CHAPTERS, REPO, executed_notebooks, run_make
 from execute import LOCK_FILES, chapter_inputs
 from primer_check import MIME
 
@@ -98,7 +98,7 @@ def test_downloaded_notebooks_are_the_executed_code_with_every_file_it_reads(boo
     the code reads (tools/execute.py's chapter_inputs, which decides re-execution) and every
     helper module and data file, the reader requirements and the environment check. So each
     notebook runs in the reader's folder as it ran in chapters/ (and, thanks to its setup cell,
-    alone: test_downloaded_notebooks_run_alone_in_an_empty_folder)."""
+    alone: test_every_downloaded_notebook_runs_alone_in_an_empty_folder)."""
     executed = executed_notebooks(book.builddir / ".jupyter_cache")
     for slug in CHAPTERS:
         downloaded = notebooks / f"{slug}.ipynb"
@@ -117,17 +117,15 @@ def test_downloaded_notebooks_are_the_executed_code_with_every_file_it_reads(boo
 
 
 @pytest.mark.slow
-@EXECUTIONS
-def test_downloaded_notebooks_run_alone_in_an_empty_folder(book, second_execution):
+def test_every_downloaded_notebook_runs_alone_in_an_empty_folder(book, second_execution):
     """Each chapter's notebook, as its button gives it (plus the exercises' record cells, for the
     determinism test), alone in an empty folder, executed with the build's kernel settings
     (tests/run_notebooks.py; test_determinism.py compares its outputs with the build's): every
     cell ran, each "check my answer" cell rejects the exercise's starting point, and the setup
-    cell wrote the files the chapter reads, byte for byte those of chapters/. conftest.SAMPLE in
-    `make test` (each reads a file), every chapter in `make test-notebooks`."""
+    cell wrote the files the chapter reads, byte for byte those of chapters/."""
     readers = 0
-    for slug in second_execution.slugs:
-        folder = second_execution.folder / slug
+    for slug in CHAPTERS:
+        folder = second_execution / slug
         run = nbformat.read(folder / f"{slug}.ipynb", as_version=4)  # what ran: the download, records kept
         run.cells = [c for c in run.cells if not c.metadata.get("primer_record")]
         downloaded = (book.html / "notebooks" / f"{slug}.ipynb").read_text(encoding="utf8")
@@ -144,8 +142,7 @@ def test_downloaded_notebooks_run_alone_in_an_empty_folder(book, second_executio
         readers += bool(files)
         for path in files:
             assert (folder / bundled(path)).read_bytes() == path.read_bytes(), (slug, path)
-    # the chapters that import a helper module or read a data file
-    assert readers >= (5 if second_execution.every else len(SAMPLE))
+    assert readers >= 5  # chapters that import a helper module or read a data file
 
 
 def test_each_setup_cell_writes_what_its_chapter_reads_offline_and_replaces_nothing(book, tmp_path):
