@@ -17,7 +17,8 @@ back matter, search, the index: all small) and on one chapter, the one with the 
 content (slides as grids that stack, a table that scrolls, the video, code, figures,
 exercises): the chapters share one template. On every other chapter it runs the rules that
 measure the reflowed layout: what scrolls sideways must be reachable by keyboard, and what is
-clicked must be big enough or far enough apart.
+clicked must be big enough or far enough apart. Those measure sizes and positions, which the
+colour scheme does not change: they run in the light scheme only.
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ def pages(html: Path) -> list[str]:
     return sorted(str(p.relative_to(html)) for p in html.rglob("*.html"))
 
 
-def phone_rules(path: str) -> list[str] | None:
-    """The rules axe runs on PATH at the phone width: None for every rule of AXE_TAGS."""
+def phone_rules(path: str, scheme: str) -> list[str] | None | bool:
+    """The rules axe runs on PATH at the phone width in SCHEME: None for every rule of AXE_TAGS,
+    False for none."""
     every = not path.startswith("chapters/") or path == f"chapters/{PHONE_CHAPTER}.html"
-    return None if every else LAYOUT_RULES
+    return None if every else LAYOUT_RULES if scheme == "light" else False
 
 
 def new_context(browser, viewport: dict, scheme: str, **options):
@@ -132,9 +134,10 @@ def run_audit(paths: list[str], site: str, browser, scheme: str) -> list[dict]:
         record["violations"] = page.evaluate(SUMMARY)
         record["theme"] = page.evaluate("document.documentElement.dataset.theme")
         results.append(record)
-        if record["width"] == WIDE["width"]:
+        rules = phone_rules(record["path"], scheme)
+        if record["width"] == WIDE["width"] and rules is not False:
             page.set_viewport_size(NARROW)
-            start(page, {**record, "width": NARROW["width"], "rules": phone_rules(record["path"])}, delay=600)
+            start(page, {**record, "width": NARROW["width"], "rules": rules}, delay=600)
         else:
             page.close()
 

@@ -21,7 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -88,13 +88,20 @@ class Build:
     builddir: Path
     output: str
     fresh: bool = True  # built from an empty folder (always, except with BOOK_TEST_REUSE)
+    parsed: dict = field(default_factory=dict, repr=False)
 
     @property
     def html(self) -> Path:
         return self.builddir / "html"
 
     def page(self, name: str) -> BeautifulSoup:
-        return BeautifulSoup((self.html / name).read_text(encoding="utf8"), "html.parser")
+        """The page NAME, parsed once per version of the file (a later build, such as the PDF's,
+        publishes the site again) and shared by the tests: copy.copy() it before changing it."""
+        path = self.html / name
+        key = (name, path.stat().st_mtime_ns, path.stat().st_size)
+        if key not in self.parsed:
+            self.parsed[key] = BeautifulSoup(path.read_text(encoding="utf8"), "html.parser")
+        return self.parsed[key]
 
     def chapter(self, slug: str) -> BeautifulSoup:
         return self.page(f"chapters/{slug}.html")

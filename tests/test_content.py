@@ -1,5 +1,6 @@
 """What a reader sees: the chapters' structure, executed outputs, pictures, exercises."""
 
+import copy
 import csv
 import math
 import re
@@ -16,7 +17,7 @@ def article(soup):
 
 def prose_words(soup) -> int:
     """Words of prose: the article without code, outputs, footnotes and the bibliography."""
-    body = article(soup)
+    body = copy.copy(article(soup))  # the page is shared (conftest.Build.page)
     for junk in body.select("div.cell, pre, div.highlight, aside.footnote-list, div.footnote-list, "
                             "div.citation, .headerlink, script, style, div.video-facade"):
         junk.decompose()
