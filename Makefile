@@ -145,8 +145,9 @@ bench: $(VENV)/.installed $(BENCH)/node_modules/.installed ## measure build spee
 	@$(HERE)/tools/ensure-apt nginx chromium
 	@status=0; \
 	$(PY) $(HERE)/tools/bench/build.py $(BUILDDIR)/bench || status=1; \
+	$(PY) $(HERE)/tools/bench/suite.py $(BUILDDIR)/bench || status=1; \
 	$(MAKE) --no-print-directory html && $(PY) $(HERE)/tools/bench/pages.py $(BUILDDIR)/html $(BUILDDIR)/bench || status=1; \
-	echo "Tables: $(BUILDDIR)/bench/build.md and $(BUILDDIR)/bench/pages.md"; exit $$status
+	echo "Tables: $(BUILDDIR)/bench/build.md, suite.md and pages.md"; exit $$status
 
 clean: ## remove every build output and the execution cache
 	rm -rf $(BUILDDIR)
