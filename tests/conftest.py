@@ -8,7 +8,7 @@ Work that only some tests need and that takes long, the PDF, the EPUB, a second 
 every chapter (the notebooks a reader downloads, tests/run_notebooks.py) and the accessibility
 audit (tests/axe_audit.py), starts in the background as
 soon as the book is built, when a selected test needs it;
-the test that needs it waits for it. Those tests, and the browser's, run after the others
+the test that needs it waits for it. Those tests run after the others, the audit's last
 (`pytest_collection_modifyitems`), so the background work overlaps the single-threaded rest. No
 test depends on another having run: each fixture starts its work itself when nothing has.
 """
