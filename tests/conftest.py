@@ -175,15 +175,17 @@ def background(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """The tests that wait for background work after the others: the PDF's, the EPUB's, the
-    determinism and downloaded-notebook tests, then the audit's last; file order otherwise, the
-    other browser tests included. So the background work runs while the tests, one at a time,
-    leave a core idle, and what is left at the end is background work that fills both cores.
-    Nothing depends on this order."""
+    """File order, but the browser tests after the others (the book's build then shows as the
+    setup of test_build.py's first test), then the tests that wait for background work (the
+    PDF's, the EPUB's, the determinism and downloaded-notebook tests), the audit's last. So the
+    background work runs while the tests, one at a time, leave a core idle, and what is left at
+    the end is background work that fills both cores. Nothing depends on this order."""
     def rank(item) -> int:
         if "audits" in item.fixturenames:
+            return 3
+        if {"pdf", "epub", "second_execution"} & set(item.fixturenames):
             return 2
-        return 1 if {"pdf", "epub", "second_execution"} & set(item.fixturenames) else 0
+        return 1 if item.get_closest_marker("browser") else 0
     items.sort(key=rank)
 
 
