@@ -95,13 +95,12 @@ class Build:
         return self.builddir / "html"
 
     def page(self, name: str) -> BeautifulSoup:
-        """The page NAME, parsed once per version of the file (a later build, such as the PDF's,
+        """The page NAME, parsed once per content of the file (a later build, such as the PDF's,
         publishes the site again) and shared by the tests: copy.copy() it before changing it."""
-        path = self.html / name
-        key = (name, path.stat().st_mtime_ns, path.stat().st_size)
-        if key not in self.parsed:
-            self.parsed[key] = BeautifulSoup(path.read_text(encoding="utf8"), "html.parser")
-        return self.parsed[key]
+        text = (self.html / name).read_text(encoding="utf8")
+        if text not in self.parsed:
+            self.parsed[text] = BeautifulSoup(text, "html.parser")
+        return self.parsed[text]
 
     def chapter(self, slug: str) -> BeautifulSoup:
         return self.page(f"chapters/{slug}.html")
