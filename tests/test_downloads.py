@@ -79,8 +79,6 @@ def test_every_chapter_has_a_notebook_button_and_file(book):
 def test_a_notebook_is_the_same_file_in_every_build(book, monkeypatch):
     """Made again from the same chapter and cache, each notebook is the published file byte for
     byte (its cell ids come from the cells, not from chance), and its ids are unique."""
-    import jupytext
-
     sys.path.insert(0, str(REPO / "_ext"))
     from primer_notebooks import reader_notebook
 

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
+import execute
 from conftest import REPO, run_make
 from repo_copy import copy_repo
 
@@ -374,29 +375,16 @@ def test_a_chapter_from_the_template_builds_and_appears_in_the_book(tmp_path):
     assert (root / "_build" / "html" / "chapters" / "tiny-test.html").is_file()
 
 
-def chapters_with_code():
-    """(path, notebook as MyST-NB reads it) of every page the book executes."""
-    import execute
-
-    extensions = execute.conf_value("myst_enable_extensions", REPO / "conf.py")
-    return [(page, execute.read_notebook(page, extensions)) for page in execute.book_pages(REPO)
-            if "{code-cell}" in page.read_text()]
-
-
 def test_every_chapter_declares_an_execution_budget():
     """`primer: execution_budget` in the front matter (chapters/_template.md): a number of seconds."""
-    import execute
-
-    for page, nb in chapters_with_code():
+    for page, nb in execute.chapter_notebooks(REPO):
         assert execute.execution_budget(nb) > 0, f"{page.relative_to(REPO)}: no primer.execution_budget"
 
 
 def test_a_clean_build_executes_the_longest_chapters_first():
     """With an empty cache the chapters start in the order of their budgets; a run time the cache
     knows (any earlier version of the chapter) comes before the budget."""
-    import execute
-
-    todo = chapters_with_code()
+    todo = execute.chapter_notebooks(REPO)
     order = [page for page, _ in execute.longest_first(todo, {})]
     budgets = {page: execute.execution_budget(nb) for page, nb in todo}
     assert [budgets[p] for p in order] == sorted(budgets.values(), reverse=True)

@@ -101,6 +101,13 @@ def inputs_digest(paths: list[Path], root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
+def chapter_notebooks(root: Path) -> list[tuple[Path, object]]:
+    """(path, notebook as MyST-NB reads it) of every page of the book in ROOT that has code cells."""
+    extensions = conf_value("myst_enable_extensions", root / "conf.py")
+    return [(page, read_notebook(page, extensions)) for page in book_pages(root)
+            if "{code-cell}" in page.read_text(encoding="utf8")]
+
+
 def execution_budget(nb) -> float:
     """The seconds a chapter may take to execute in a clean build on the reference machine (two
     cores, two chapters at a time): `primer: execution_budget` in its front matter

@@ -61,9 +61,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def chapter_budgets(work: Path) -> dict[str, float]:
     """{chapter path: its front matter's primer.execution_budget}, as tools/execute.py reads it."""
-    extensions = execute.conf_value("myst_enable_extensions", work / "conf.py")
-    return {str(page.relative_to(work)): execute.execution_budget(execute.read_notebook(page, extensions))
-            for page in execute.book_pages(work) if "{code-cell}" in page.read_text()}
+    return {str(page.relative_to(work)): execute.execution_budget(nb) for page, nb in execute.chapter_notebooks(work)}
 
 
 def live_preview(work: Path) -> dict:
